@@ -1,0 +1,499 @@
+import { resolveBarrierOptions, type BarrierOptions, type ResolvedBarrierOptions } from './barrier-options.js';
+import { checkSnapshot, type BarrierMode, type BarrierRecordSnapshot, type BarrierSnapshot, type QueuedStateSnapshot } from './barrier-snapshot.js';
+import { formatMetadata, IllegalJobSequenceError, type IllegalSequenceLocation } from './errors.js';
+import { JobIdSet } from './job-id-set.js';
+import { ABORTED, FAILED, JOB_STATES, stateCode, WAITING, type JobState, type StateCode } from './job-state.js';
+import { checkJobId, checkKey } from './validate.js';
+
+/** What {@link Barrier.enter} decided. Results may be shared and are frozen. */
+export interface EnterResult {
+  /** Whether the job may go on now. */
+  accepted: boolean;
+  /** The key's failed job, when that is why there is a barrier. */
+  previousFailedJobId: number | undefined;
+}
+
+/** What {@link Barrier.wait} decided. Results may be shared and are frozen. */
+export interface WaitResult {
+  /** Whether the job must wait (be handed back) instead of being sent. */
+  wait: boolean;
+  /** The key's failed job, when there is one. */
+  previousFailedJobId: number | undefined;
+}
+
+const ENABLED = 0;
+const DISABLED = 1;
+const HALF_ENABLED = 2;
+type Mode = typeof ENABLED | typeof DISABLED | typeof HALF_ENABLED;
+const MODE_NAMES: readonly BarrierMode[] = ['enabled', 'disabled', 'halfEnabled'];
+
+/** A key's record when it is more than an enabled key with one failed job. */
+class KeyRecord {
+  constructor(
+    public mode: Mode,
+    public modeSince: number,
+    public failedJobId: number | undefined,
+    /** Admitted, running ids; kept only with `keyThreshold > 0`. */
+    public concurrent: JobIdSet | null,
+    /** Ids admitted while draining; null when not draining. */
+    public draining: JobIdSet | null,
+  ) {}
+
+  get inactive(): boolean {
+    return (
+      this.mode === ENABLED &&
+      this.failedJobId === undefined &&
+      (this.concurrent === null || this.concurrent.size === 0) &&
+      this.draining === null
+    );
+  }
+}
+
+/**
+ * A key's record. The commonest record, an enabled key whose only state is
+ * its failed job, is stored as that job id itself: it costs no object, which
+ * keeps a million failed keys under 100 bytes each.
+ */
+type Entry = number | KeyRecord;
+
+const ACCEPTED: EnterResult = Object.freeze({ accepted: true, previousFailedJobId: undefined });
+const REJECTED: EnterResult = Object.freeze({ accepted: false, previousFailedJobId: undefined });
+const NO_WAIT: WaitResult = Object.freeze({ wait: false, previousFailedJobId: undefined });
+
+/** Queues above this length are given back to the allocator after a sync. */
+const QUEUE_KEEP = 4096;
+
+/**
+ * The event-ordering barrier: per key, holds every later job back while a
+ * failed job of that key waits for its retry, and limits concurrency after
+ * an abort. Synchronous, no RxJS; the contract is in `docs/barrier.md`.
+ *
+ * A key with no record costs nothing: `enter`, `wait` and `stateChanged` on
+ * it are a map lookup and allocate nothing.
+ *
+ * @example
+ * const barrier = new Barrier({ concurrencyLimit: 1 });
+ * barrier.enter('user-1', 1);                  // { accepted: true }
+ * barrier.stateChanged('user-1', 1, 'failed'); // 1 will be retried
+ * barrier.enter('user-1', 2);                  // { accepted: false, previousFailedJobId: 1 }
+ * barrier.enter('user-1', 1);                  // { accepted: true, previousFailedJobId: 1 }
+ * barrier.stateChanged('user-1', 1, 'succeeded');
+ * barrier.sync();
+ * barrier.enter('user-1', 2);                  // { accepted: true }
+ */
+export class Barrier {
+  private readonly options: ResolvedBarrierOptions;
+  private readonly records = new Map<string, Entry>();
+  // The queue of stateChanged commands, as three parallel arrays so that
+  // queueing allocates no command object.
+  private queueKeys: string[] = [];
+  private queueIds: number[] = [];
+  private queueStates: StateCode[] = [];
+  private queueLength = 0;
+
+  constructor(options?: BarrierOptions) {
+    this.options = resolveBarrierOptions(options);
+  }
+
+  /**
+   * Builds a barrier from a {@link Barrier.snapshot}, e.g. one kept across a
+   * restart. It behaves exactly as the barrier the snapshot was taken of.
+   * Throws a TypeError naming the first invalid field of a malformed snapshot.
+   *
+   * @example
+   * const restored = Barrier.fromSnapshot(JSON.parse(saved), { concurrencyLimit: 1 });
+   */
+  static fromSnapshot(snapshot: BarrierSnapshot, options?: BarrierOptions): Barrier {
+    checkSnapshot(snapshot);
+    const barrier = new Barrier(options);
+    for (const r of snapshot.records) {
+      const mode = MODE_NAMES.indexOf(r.mode) as Mode;
+      const failed = r.failedJobId ?? undefined;
+      const entry: Entry =
+        mode === ENABLED && failed !== undefined && r.modeSince === 0 && r.concurrent === null && r.draining === null
+          ? failed
+          : new KeyRecord(
+              mode,
+              r.modeSince,
+              failed,
+              r.concurrent && JobIdSet.of(r.concurrent),
+              r.draining && JobIdSet.of(r.draining),
+            );
+      barrier.records.set(r.key, entry);
+    }
+    for (const command of snapshot.queue) barrier.enqueue(command.key, command.jobId, stateCode(command.state));
+    return barrier;
+  }
+
+  /** How many keys have a record. */
+  get size(): number {
+    return this.records.size;
+  }
+
+  /** How many `stateChanged` commands wait for `sync()`. */
+  get pending(): number {
+    return this.queueLength;
+  }
+
+  /**
+   * Asks whether job `jobId` of `key` may enter now. A rejected job should
+   * be offered again after the barrier changes (after `sync()`).
+   * Throws {@link IllegalJobSequenceError} when `jobId` is older than the
+   * key's failed job (the barrier is then left as it was).
+   *
+   * @example
+   * const { accepted, previousFailedJobId } = barrier.enter(job.userId, job.id);
+   */
+  enter(key: string, jobId: number): EnterResult {
+    checkKey(key);
+    checkJobId(jobId);
+    const entry = this.records.get(key);
+    if (entry === undefined) {
+      // Hot path: no record, nothing to allocate.
+      return this.options.keyThreshold === 0 ? ACCEPTED : this.enterRecord(key, jobId, undefined);
+    }
+    if (typeof entry !== 'number') return this.enterRecord(key, jobId, entry);
+    if (this.orderingDisabledFor(key)) return ACCEPTED;
+    const failed = entry;
+    const error = failed > jobId ? this.illegal('enter', key, failed, jobId) : undefined;
+    const result = { accepted: failed === jobId, previousFailedJobId: failed };
+    if (error !== undefined) this.reportIllegal(error);
+    return result;
+  }
+
+  private enterRecord(key: string, jobId: number, existing: KeyRecord | undefined): EnterResult {
+    const { keyThreshold, concurrencyLimit } = this.options;
+    if (this.orderingDisabledFor(key)) return ACCEPTED;
+    const record = existing ?? new KeyRecord(ENABLED, 0, undefined, new JobIdSet(), null);
+    let mode = record.mode;
+    let modeSince = record.modeSince;
+    if (mode !== ENABLED) {
+      const now = this.options.now();
+      if (mode === DISABLED ? now - modeSince > this.options.disabledDuration : now - modeSince > this.options.halfEnabledDuration) {
+        mode = mode === DISABLED ? HALF_ENABLED : ENABLED;
+        modeSince = now;
+      }
+    }
+    if (mode === DISABLED) return ACCEPTED;
+
+    const { concurrent, draining, failedJobId } = record;
+    if (concurrent !== null && concurrent.size >= keyThreshold && !concurrent.has(jobId)) {
+      // A hot key: trade its ordering for throughput. This job is not recorded.
+      this.records.set(key, this.freshDisabled());
+      return ACCEPTED;
+    }
+    let result: EnterResult;
+    let error: IllegalJobSequenceError | undefined;
+    if (draining !== null && draining.size >= concurrencyLimit && !draining.has(jobId)) {
+      result = REJECTED;
+    } else if (failedJobId !== undefined) {
+      if (failedJobId > jobId && mode === ENABLED) error = this.illegal('enter', key, failedJobId, jobId);
+      result = { accepted: failedJobId === jobId, previousFailedJobId: failedJobId };
+    } else {
+      result = ACCEPTED;
+    }
+    // Every check has passed: from here on the call takes effect.
+    record.mode = mode;
+    record.modeSince = modeSince;
+    if (result.accepted) {
+      concurrent?.add(jobId);
+      draining?.add(jobId);
+    }
+    if (existing === undefined) this.records.set(key, record);
+    else if (record.inactive) this.records.delete(key);
+    if (error !== undefined) this.reportIllegal(error);
+    return result;
+  }
+
+  /**
+   * Undoes `enter` for a job that will not run after all (it was admitted
+   * but dropped before being tried). Idempotent; unknown keys are fine.
+   *
+   * @example
+   * if (barrier.enter(key, id).accepted && shuttingDown) barrier.leave(key, id);
+   */
+  leave(key: string, jobId: number): void {
+    checkKey(key);
+    checkJobId(jobId);
+    const entry = this.records.get(key);
+    if (entry === undefined || typeof entry === 'number') return;
+    entry.concurrent?.delete(jobId);
+    entry.draining?.delete(jobId);
+    if (entry.inactive) this.records.delete(key);
+  }
+
+  /**
+   * The key's failed job, if it has one.
+   *
+   * @example
+   * barrier.peek('user-1'); // 1 while job 1 waits for its retry
+   */
+  peek(key: string): number | undefined {
+    checkKey(key);
+    const entry = this.records.get(key);
+    return typeof entry === 'object' ? entry.failedJobId : entry;
+  }
+
+  /**
+   * The last check before a job is sent: must it wait (be handed back)
+   * because an earlier job of its key failed after it was admitted?
+   * Throws {@link IllegalJobSequenceError} when `jobId` is older than the
+   * key's failed job.
+   *
+   * @example
+   * if (barrier.wait(key, id).wait) barrier.stateChanged(key, id, 'waiting');
+   */
+  wait(key: string, jobId: number): WaitResult {
+    checkKey(key);
+    checkJobId(jobId);
+    const entry = this.records.get(key);
+    if (entry === undefined) return NO_WAIT;
+    let failed: number;
+    let enabled = true;
+    if (typeof entry === 'number') {
+      failed = entry;
+    } else {
+      if (entry.mode === DISABLED || entry.failedJobId === undefined) return NO_WAIT;
+      failed = entry.failedJobId;
+      enabled = entry.mode === ENABLED;
+    }
+    const result: WaitResult = { wait: jobId !== failed, previousFailedJobId: failed };
+    if (failed > jobId && enabled) this.reportIllegal(this.illegal('wait', key, failed, jobId));
+    return result;
+  }
+
+  /**
+   * Reports what became of a job. `failed` takes effect at once (report it
+   * as soon as the attempt fails); every other state is queued for `sync()`
+   * when the key has a record (report it after the outcome is persisted).
+   * Returns `true` when the state was queued.
+   *
+   * @example
+   * barrier.stateChanged('user-1', 1, 'failed');    // false: applied now
+   * barrier.stateChanged('user-1', 1, 'succeeded'); // true: applied at the next sync()
+   */
+  stateChanged(key: string, jobId: number, state: JobState): boolean {
+    checkKey(key);
+    checkJobId(jobId);
+    const code = stateCode(state);
+    if (code === FAILED) {
+      this.applyFailed(key, jobId);
+      return false;
+    }
+    // With no record, applying any other state changes nothing.
+    if (!this.records.has(key)) return false;
+    this.enqueue(key, jobId, code);
+    return true;
+  }
+
+  /**
+   * Applies the queued `stateChanged` commands in arrival order and returns
+   * how many it applied (those that turned out to change nothing included).
+   * One owner calls it, e.g. at the start of each poll for new jobs.
+   *
+   * @example
+   * const applied = barrier.sync();
+   */
+  sync(): number {
+    const count = this.queueLength;
+    const { queueKeys, queueIds, queueStates } = this;
+    for (let i = 0; i < count; i++) this.applyQueued(queueKeys[i]!, queueIds[i]!, queueStates[i]!);
+    this.queueLength = 0;
+    if (count > QUEUE_KEEP) {
+      this.queueKeys = [];
+      this.queueIds = [];
+      this.queueStates = [];
+    }
+    return count;
+  }
+
+  /**
+   * Whether ordering is switched off for the key right now (by
+   * `keyThreshold` or `orderingDisabled`). Changes nothing.
+   *
+   * @example
+   * if (barrier.disabled('hot-user')) metrics.disabledKeys.inc();
+   */
+  disabled(key: string): boolean {
+    checkKey(key);
+    const entry = this.records.get(key);
+    return typeof entry === 'object' && entry.mode === DISABLED;
+  }
+
+  /**
+   * Applies the time-driven mode changes to every record and deletes those
+   * then inactive, e.g. keys that went idle while disabled. Returns how
+   * many records it deleted.
+   *
+   * @example
+   * setInterval(() => barrier.prune(), 60_000);
+   */
+  prune(): number {
+    if (this.records.size === 0) return 0;
+    const now = this.options.now();
+    let deleted = 0;
+    for (const [key, entry] of this.records) {
+      if (typeof entry === 'number') continue;
+      if (entry.mode === DISABLED && now - entry.modeSince > this.options.disabledDuration) {
+        entry.mode = HALF_ENABLED;
+        entry.modeSince = now;
+      } else if (entry.mode === HALF_ENABLED && now - entry.modeSince > this.options.halfEnabledDuration) {
+        entry.mode = ENABLED;
+        entry.modeSince = now;
+      }
+      if (entry.inactive) {
+        this.records.delete(key);
+        deleted++;
+      }
+    }
+    return deleted;
+  }
+
+  /**
+   * A JSON-serialisable picture of every record and the queue, for
+   * `Barrier.fromSnapshot` or for inspection.
+   *
+   * @example
+   * await fs.writeFile('barrier.json', JSON.stringify(barrier.snapshot()));
+   */
+  snapshot(): BarrierSnapshot {
+    const records: BarrierRecordSnapshot[] = [];
+    for (const [key, entry] of this.records) {
+      records.push(
+        typeof entry === 'number'
+          ? { key, mode: 'enabled', modeSince: 0, failedJobId: entry, concurrent: null, draining: null }
+          : {
+              key,
+              mode: MODE_NAMES[entry.mode]!,
+              modeSince: entry.modeSince,
+              failedJobId: entry.failedJobId ?? null,
+              concurrent: entry.concurrent && entry.concurrent.toArray(),
+              draining: entry.draining && entry.draining.toArray(),
+            },
+      );
+    }
+    const queue: QueuedStateSnapshot[] = [];
+    for (let i = 0; i < this.queueLength; i++) {
+      queue.push({
+        key: this.queueKeys[i]!,
+        jobId: this.queueIds[i]!,
+        state: JOB_STATES[this.queueStates[i]!] as QueuedStateSnapshot['state'],
+      });
+    }
+    return { version: 1, records, queue };
+  }
+
+  /**
+   * A human-readable summary naming the metadata and, per key, its mode,
+   * failed job and running jobs.
+   *
+   * @example
+   * console.log(String(barrier));
+   * // Barrier {router=webhooks} 1 key, 0 pending: "user-1" failed job 1
+   */
+  toString(): string {
+    const parts: string[] = [];
+    for (const [key, entry] of this.records) {
+      let text = JSON.stringify(key);
+      if (typeof entry === 'number') {
+        text += ` failed job ${entry}`;
+      } else {
+        if (entry.mode !== ENABLED) text += ` ${MODE_NAMES[entry.mode]} since ${entry.modeSince}`;
+        if (entry.failedJobId !== undefined) text += ` failed job ${entry.failedJobId}`;
+        if (entry.concurrent !== null) text += ` running [${entry.concurrent.toArray().join(', ')}]`;
+        if (entry.draining !== null) text += ` draining [${entry.draining.toArray().join(', ')}]`;
+      }
+      parts.push(text);
+    }
+    const meta = formatMetadata(this.options.metadata);
+    const size = this.records.size;
+    return (
+      `Barrier${meta === '' ? '' : ` ${meta}`} ${size} ${size === 1 ? 'key' : 'keys'}, ${this.queueLength} pending` +
+      (parts.length === 0 ? '' : `: ${parts.join('; ')}`)
+    );
+  }
+
+  private enqueue(key: string, jobId: number, code: StateCode): void {
+    const i = this.queueLength++;
+    this.queueKeys[i] = key;
+    this.queueIds[i] = jobId;
+    this.queueStates[i] = code;
+  }
+
+  private applyQueued(key: string, jobId: number, code: StateCode): void {
+    const entry = this.records.get(key);
+    if (entry === undefined) return;
+    const drainAfterAbort = code === ABORTED && this.options.concurrencyLimit > 0;
+    if (typeof entry === 'number') {
+      // Only its own terminal state clears a failed job; other ids are out of date.
+      if (code === WAITING || entry !== jobId) return;
+      if (drainAfterAbort) this.records.set(key, new KeyRecord(ENABLED, 0, undefined, null, new JobIdSet()));
+      else this.records.delete(key);
+      return;
+    }
+    if (code !== WAITING && entry.mode === DISABLED) return;
+    entry.concurrent?.delete(jobId);
+    entry.draining?.delete(jobId);
+    if (code !== WAITING) {
+      const failed = entry.failedJobId;
+      if (failed !== undefined && failed !== jobId) return;
+      entry.failedJobId = undefined;
+      entry.draining = drainAfterAbort && failed === jobId ? new JobIdSet() : null;
+    }
+    if (entry.inactive) this.records.delete(key);
+  }
+
+  private applyFailed(key: string, jobId: number): void {
+    // A failure of a key whose ordering is off is ignored: recording it would
+    // block the key once ordering is switched back on.
+    if (this.options.orderingDisabled?.(key) === true) return;
+    const entry = this.records.get(key);
+    if (entry === undefined) {
+      this.records.set(key, jobId);
+      return;
+    }
+    if (typeof entry === 'number') {
+      // Nothing to change: the earlier failed job stays the failed one.
+      if (entry > jobId) this.reportIllegal(this.illegal('job_failed', key, entry, jobId));
+      return;
+    }
+    if (entry.mode === DISABLED) return;
+    const failed = entry.failedJobId;
+    const error =
+      failed !== undefined && failed > jobId && entry.mode === ENABLED
+        ? this.illegal('job_failed', key, failed, jobId)
+        : undefined;
+    entry.concurrent?.delete(jobId);
+    entry.draining = null;
+    if (failed === undefined) entry.failedJobId = jobId;
+    if (error !== undefined) this.reportIllegal(error);
+  }
+
+  /** At `enter`: when `orderingDisabled(key)` says so, (re)disables the key now. */
+  private orderingDisabledFor(key: string): boolean {
+    const { orderingDisabled } = this.options;
+    if (orderingDisabled === undefined || !orderingDisabled(key)) return false;
+    this.records.set(key, this.freshDisabled());
+    return true;
+  }
+
+  private freshDisabled(): KeyRecord {
+    return new KeyRecord(DISABLED, this.options.now(), undefined, this.options.keyThreshold > 0 ? new JobIdSet() : null, null);
+  }
+
+  /**
+   * Builds the error for an illegal sequence. In `'throw'` mode it throws at
+   * once, before the caller has changed anything; otherwise the caller
+   * applies its effect and then hands the error to {@link reportIllegal}.
+   */
+  private illegal(location: IllegalSequenceLocation, key: string, previous: number, jobId: number): IllegalJobSequenceError {
+    const { metadata, debugInfo, onIllegalSequence } = this.options;
+    const error = new IllegalJobSequenceError(location, key, previous, jobId, metadata, debugInfo?.(key));
+    if (onIllegalSequence === 'throw') throw error;
+    return error;
+  }
+
+  private reportIllegal(error: IllegalJobSequenceError): void {
+    (this.options.onIllegalSequence as (error: IllegalJobSequenceError) => void)(error);
+  }
+}
