@@ -56,7 +56,10 @@ class KeyRecord {
  */
 type Entry = number | KeyRecord;
 
-const ACCEPTED: EnterResult = Object.freeze({ accepted: true, previousFailedJobId: undefined });
+/** Accepted, and the barrier recorded nothing (so `leave` has nothing to undo). */
+export const ACCEPTED: EnterResult = Object.freeze({ accepted: true, previousFailedJobId: undefined });
+/** Accepted, and the job id was added to the key's running or draining set. */
+const ACCEPTED_RECORDED: EnterResult = Object.freeze({ accepted: true, previousFailedJobId: undefined });
 const REJECTED: EnterResult = Object.freeze({ accepted: false, previousFailedJobId: undefined });
 const NO_WAIT: WaitResult = Object.freeze({ wait: false, previousFailedJobId: undefined });
 
@@ -190,7 +193,7 @@ export class Barrier {
       if (failedJobId > jobId && mode === ENABLED) error = this.illegal('enter', key, failedJobId, jobId);
       result = { accepted: failedJobId === jobId, previousFailedJobId: failedJobId };
     } else {
-      result = ACCEPTED;
+      result = concurrent !== null || draining !== null ? ACCEPTED_RECORDED : ACCEPTED;
     }
     // Every check has passed: from here on the call takes effect.
     record.mode = mode;
@@ -220,6 +223,18 @@ export class Barrier {
     entry.concurrent?.delete(jobId);
     entry.draining?.delete(jobId);
     if (entry.inactive) this.records.delete(key);
+  }
+
+  /**
+   * Whether the key has a record (a failed job, running or draining jobs
+   * tracked, or a disabled mode).
+   *
+   * @example
+   * barrier.has('user-1'); // false for a key that never failed
+   */
+  has(key: string): boolean {
+    checkKey(key);
+    return this.records.has(key);
   }
 
   /**

@@ -1,0 +1,48 @@
+import type { Entrance } from './entrance.js';
+
+/** A job the store keeps track of: held, retrying, or admitted and recorded. */
+export interface Ticket<T> {
+  readonly job: T;
+  readonly key: string;
+  readonly id: number;
+  /** The `barrierEnter` subscription that admitted it and will re-emit it. */
+  readonly entrance: Entrance<T>;
+  /** Failed attempts so far. */
+  failures: number;
+}
+
+/** The store's bookkeeping for one key; deleted as soon as it is idle. */
+export class KeyState<T> {
+  /** Jobs held back, in job-id order. */
+  readonly held: Ticket<T>[] = [];
+  /** Admitted jobs the store tracks individually, oldest first. */
+  readonly running: Ticket<T>[] = [];
+  /** Failed jobs waiting for their retry timer. */
+  retrying = 0;
+  paused = false;
+
+  get idle(): boolean {
+    return this.held.length === 0 && this.running.length === 0 && this.retrying === 0 && !this.paused;
+  }
+
+  /** Inserts in job-id order; new jobs (the highest id) append in O(1). */
+  hold(ticket: Ticket<T>): void {
+    const { held } = this;
+    let i = held.length;
+    while (i > 0 && held[i - 1]!.id > ticket.id) i--;
+    held.splice(i, 0, ticket);
+  }
+
+  /** Removes and returns the admitted ticket of `id`, if tracked. */
+  takeRunning(id: number): Ticket<T> | undefined {
+    const { running } = this;
+    for (let i = 0; i < running.length; i++) {
+      if (running[i]!.id === id) return running.splice(i, 1)[0];
+    }
+    return undefined;
+  }
+
+  findRunning(id: number): Ticket<T> | undefined {
+    return this.running.find((ticket) => ticket.id === id);
+  }
+}

@@ -1,0 +1,42 @@
+import { Observable, type MonoTypeOperatorFunction } from 'rxjs';
+import type { BarrierStore } from '../store.js';
+
+/**
+ * Admission: each job enters the store's barrier. Accepted jobs go on at
+ * once; rejected ones are held in the store and released, in job-id order,
+ * once the barrier lets them through. A job never overtakes a held job of its
+ * own key. Jobs handed back later (waiting, failed) come out of this same
+ * subscription again.
+ *
+ * Completes when the source has completed and every job it admitted has been
+ * reported terminal through `barrierState`: without `barrierState`
+ * downstream it never completes. Unsubscribing drops its held jobs, cancels
+ * its retry timers and calls `leave` for its admitted, unfinished jobs.
+ *
+ * @example
+ * jobs$.pipe(
+ *   barrierEnter(store),
+ *   concatMapByKey((job) => job.userId, (job) => of(job).pipe(barrierWait(store), mergeMap(send), barrierState(store)), 64),
+ * )
+ */
+export function barrierEnter<T>(store: BarrierStore<T>): MonoTypeOperatorFunction<T> {
+  return (source) =>
+    new Observable<T>((subscriber) => {
+      const entrance = store.openEntrance(subscriber);
+      const subscription = source.subscribe({
+        next: (job) => {
+          try {
+            store.admit(entrance, job);
+          } catch (error) {
+            subscriber.error(error);
+          }
+        },
+        error: (error: unknown) => subscriber.error(error),
+        complete: () => store.sourceCompleted(entrance),
+      });
+      return () => {
+        subscription.unsubscribe();
+        store.closeEntrance(entrance);
+      };
+    });
+}

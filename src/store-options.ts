@@ -1,0 +1,127 @@
+import type { SchedulerLike } from 'rxjs';
+import { asyncScheduler } from 'rxjs';
+import type { BarrierOptions } from './barrier-options.js';
+import { checkRetryDelay, DEFAULT_RETRY_DELAY, type RetryDelay } from './retry-delay.js';
+
+/** Options of a {@link BarrierStore}: the barrier's options plus the store's own. */
+export interface BarrierStoreOptions<T> extends BarrierOptions {
+  /**
+   * The ordering key of a job (a user, an account). One key function
+   * everywhere: every pipeline sharing the store must agree on it.
+   * @example key: (job) => job.userId
+   */
+  key: (job: T) => string;
+  /**
+   * The job's id: a safe integer, increasing per key in the order jobs
+   * were produced.
+   * @example jobId: (job) => job.sequence
+   */
+  jobId: (job: T) => number;
+  /**
+   * Where every wait runs: retry delays, the automatic sync, polling, and
+   * the barrier's clock (`now` reads `scheduler.now()` unless given).
+   * @default asyncScheduler
+   * @example scheduler: testScheduler
+   */
+  scheduler?: SchedulerLike;
+  /**
+   * `'auto'`: after outcomes are queued, one coalesced `sync()` runs on the
+   * scheduler and held jobs of the changed keys are tried again.
+   * `'manual'`: nothing is released until you call `store.sync()`, e.g. at
+   * the start of each poll of a database.
+   * @default 'auto'
+   * @example sync: 'manual'
+   */
+  sync?: 'auto' | 'manual';
+  /**
+   * How many jobs the store may hold (held + retrying + admitted) before
+   * `pressure$` says so and `pull` stops asking for more. Pressure ends when
+   * the count has fallen to half of it.
+   * @default Infinity
+   * @example highWaterMark: 10_000
+   */
+  highWaterMark?: number;
+  /**
+   * How many jobs one key may have held back. A new job over it goes to
+   * `onOverflow`, or errors the stream with `HeldJobsOverflowError`. Jobs
+   * handed back for a retry never overflow.
+   * @default Infinity
+   * @example maxHeldPerKey: 1_000
+   */
+  maxHeldPerKey?: number;
+  /**
+   * Receives each job that overflowed `maxHeldPerKey` (park it, or let the
+   * source redeliver it later). Without it, an overflow errors the stream.
+   * @default undefined
+   * @example onOverflow: (job) => parkingLot.push(job)
+   */
+  onOverflow?: (job: T) => void;
+  /**
+   * Milliseconds before a failed job is re-admitted: a number, or a function
+   * of the attempt that failed (1 for the first).
+   * @default attempt => Math.min(100 * 2 ** (attempt - 1), 30_000)
+   * @example retryDelay: (attempt) => 1_000 * attempt
+   */
+  retryDelay?: RetryDelay;
+}
+
+/** The store's own options with defaults filled in. */
+export interface ResolvedStoreOptions<T> {
+  readonly key: (job: T) => string;
+  readonly jobId: (job: T) => number;
+  readonly scheduler: SchedulerLike;
+  readonly manualSync: boolean;
+  readonly highWaterMark: number;
+  readonly maxHeldPerKey: number;
+  readonly onOverflow: ((job: T) => void) | undefined;
+  readonly retryDelay: RetryDelay;
+}
+
+/** The defaults of the store's own options. */
+export const STORE_DEFAULTS = Object.freeze({
+  scheduler: asyncScheduler,
+  sync: 'auto',
+  highWaterMark: Infinity,
+  maxHeldPerKey: Infinity,
+  retryDelay: DEFAULT_RETRY_DELAY,
+} as const);
+
+function limit(name: string, value: unknown, fallback: number, min: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number') throw new TypeError(`option ${name} must be a number, got ${String(value)}`);
+  if (value !== Infinity && (!Number.isSafeInteger(value) || value < min)) {
+    throw new RangeError(`option ${name} must be an integer >= ${min} or Infinity, got ${value}`);
+  }
+  return value;
+}
+
+function fn(name: string, value: unknown, required: boolean): void {
+  if (value === undefined && !required) return;
+  if (typeof value !== 'function') throw new TypeError(`option ${name} must be a function, got ${String(value)}`);
+}
+
+/** Validates the store's own options; throws a TypeError/RangeError naming the option. */
+export function resolveStoreOptions<T>(options: BarrierStoreOptions<T>): ResolvedStoreOptions<T> {
+  if (typeof options !== 'object' || options === null) {
+    throw new TypeError(`BarrierStore options must be an object, got ${String(options)}`);
+  }
+  fn('key', options.key, true);
+  fn('jobId', options.jobId, true);
+  fn('onOverflow', options.onOverflow, false);
+  checkRetryDelay('retryDelay', options.retryDelay);
+  const { scheduler = STORE_DEFAULTS.scheduler, sync = STORE_DEFAULTS.sync } = options;
+  if (typeof scheduler !== 'object' || scheduler === null || typeof scheduler.schedule !== 'function' || typeof scheduler.now !== 'function') {
+    throw new TypeError(`option scheduler must be a SchedulerLike, got ${String(scheduler)}`);
+  }
+  if (sync !== 'auto' && sync !== 'manual') throw new TypeError(`option sync must be 'auto' or 'manual', got ${String(sync)}`);
+  return {
+    key: options.key,
+    jobId: options.jobId,
+    scheduler,
+    manualSync: sync === 'manual',
+    highWaterMark: limit('highWaterMark', options.highWaterMark, STORE_DEFAULTS.highWaterMark, 1),
+    maxHeldPerKey: limit('maxHeldPerKey', options.maxHeldPerKey, STORE_DEFAULTS.maxHeldPerKey, 0),
+    onOverflow: options.onOverflow,
+    retryDelay: options.retryDelay ?? STORE_DEFAULTS.retryDelay,
+  };
+}

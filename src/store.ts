@@ -1,0 +1,612 @@
+import { BehaviorSubject, Subject, type Observable, type SchedulerLike, type Subscriber, type Subscription } from 'rxjs';
+import { ACCEPTED, Barrier, type EnterResult } from './barrier.js';
+import { BARRIER_DEFAULTS } from './barrier-options.js';
+import { describeValue, HeldJobsOverflowError } from './errors.js';
+import { Entrance } from './entrance.js';
+import { stateCode, FAILED, WAITING } from './job-state.js';
+import type { JobStatus } from './job-status.js';
+import { KeyState, type Ticket } from './key-state.js';
+import { retryDelayFor, type RetryDelay } from './retry-delay.js';
+import type { BarrierStoreEvent, BarrierStoreStats, HeldReason } from './store-events.js';
+import { resolveStoreOptions, type BarrierStoreOptions, type ResolvedStoreOptions } from './store-options.js';
+
+/**
+ * The shared state behind the operators: one {@link Barrier}, the jobs held
+ * back per key, the jobs admitted and not yet terminal, retry timers, and
+ * when to `sync()`. Several operators, in one pipeline or several, share one
+ * store; one store has one per-key executor.
+ *
+ * @example
+ * const store = new BarrierStore<Job>({
+ *   key: (job) => job.userId,
+ *   jobId: (job) => job.id,
+ *   concurrencyLimit: 1,
+ * });
+ * jobs$.pipe(orderedDelivery(store, { deliver: send })).subscribe(console.log);
+ */
+export class BarrierStore<T> {
+  /** The barrier the store owns. Call `store.sync()`, not `barrier.sync()`, so held jobs are re-tried. */
+  readonly barrier: Barrier;
+  /**
+   * `true` once the store holds `highWaterMark` jobs, `false` again once it
+   * is down to half of that. Emits the current value on subscribe.
+   *
+   * @example
+   * store.pressure$.subscribe((full) => (full ? consumer.pause() : consumer.resume()));
+   */
+  readonly pressure$: Observable<boolean>;
+  /**
+   * Typed events (admitted, held, released, waiting, failed, terminal,
+   * overflow, record created/deleted, key disabled, synced) for logs and
+   * metrics. Built only while subscribed.
+   *
+   * @example
+   * store.events$.pipe(filter((e) => e.type === 'failed')).subscribe((e) => log.warn(e));
+   */
+  readonly events$: Observable<BarrierStoreEvent<T>>;
+
+  /** @internal */
+  readonly options: ResolvedStoreOptions<T>;
+  private readonly scheduler: SchedulerLike;
+  private readonly keys = new Map<string, KeyState<T>>();
+  private readonly entrances = new Set<Entrance<T>>();
+  /** The one entrance that may have untracked jobs (see `Entrance.untracked`). */
+  private untrackedOwner: Entrance<T> | undefined;
+  /** Untracked jobs of entrances closed before their outcome came back. */
+  private orphaned = 0;
+  private attachments = 0;
+  private heldCount = 0;
+  private retryingCount = 0;
+  private admittedCount = 0;
+  private pausedCount = 0;
+  private readonly lowWaterMark: number;
+  private readonly pressure = new BehaviorSubject(false);
+  private readonly events = new Subject<BarrierStoreEvent<T>>();
+  /** Keys with commands queued since the last sync: re-tried after it. */
+  private changedKeys = new Set<string>();
+  private syncAction: Subscription | undefined;
+  private pruneAction: Subscription | undefined;
+  private readonly pruneCapable: boolean;
+  /** Often enough that a key is released within a duration of going idle. */
+  private readonly pruneInterval: number;
+  private readonly releaseQueue = new Set<string>();
+  private releasing = false;
+
+  constructor(options: BarrierStoreOptions<T>) {
+    this.options = resolveStoreOptions(options);
+    const { scheduler } = this.options;
+    this.scheduler = scheduler;
+    this.barrier = new Barrier({ ...options, now: options.now ?? (() => scheduler.now()) });
+    this.lowWaterMark = Math.floor(this.options.highWaterMark / 2);
+    this.pruneCapable = (options.keyThreshold ?? 0) > 0 || options.orderingDisabled !== undefined;
+    const disabledDuration = options.disabledDuration ?? BARRIER_DEFAULTS.disabledDuration;
+    const halfEnabledDuration = options.halfEnabledDuration ?? BARRIER_DEFAULTS.halfEnabledDuration;
+    this.pruneInterval = Math.max(1, Math.min(disabledDuration, halfEnabledDuration));
+    this.pressure$ = this.pressure.asObservable();
+    this.events$ = this.events.asObservable();
+  }
+
+  /**
+   * Applies the barrier's queued outcomes, then re-tries the held jobs of
+   * every key they touched. Returns how many commands it applied. With
+   * `sync: 'manual'`, call it yourself (one owner), e.g. before each poll.
+   *
+   * @example
+   * setInterval(() => store.sync(), 1_000);
+   */
+  sync(): number {
+    if (this.syncAction !== undefined) {
+      this.syncAction.unsubscribe();
+      this.syncAction = undefined;
+    }
+    const watched = this.events.observed ? [...this.changedKeys].filter((key) => this.barrier.has(key)) : [];
+    const applied = this.barrier.sync();
+    if (this.events.observed) {
+      for (const key of watched) if (!this.barrier.has(key)) this.emit({ type: 'recordDeleted', key });
+      this.emit({ type: 'synced', applied });
+    }
+    if (this.changedKeys.size > 0) {
+      const changed = this.changedKeys;
+      this.changedKeys = new Set();
+      for (const key of changed) this.releaseQueue.add(key);
+      this.drainReleases();
+    }
+    for (const entrance of this.entrances) this.completeIfDone(entrance);
+    return applied;
+  }
+
+  /**
+   * Holds every job of `key` at the entrance until {@link resume}; jobs
+   * already admitted run on.
+   *
+   * @example
+   * store.pause('user-42'); // the user's endpoint is down for maintenance
+   */
+  pause(key: string): void {
+    this.checkKeyArg(key);
+    const state = this.keyState(key);
+    if (!state.paused) {
+      state.paused = true;
+      this.pausedCount++;
+    }
+  }
+
+  /**
+   * Lets a paused key's held jobs through again, in job-id order.
+   *
+   * @example
+   * store.resume('user-42');
+   */
+  resume(key: string): void {
+    this.checkKeyArg(key);
+    const state = this.keys.get(key);
+    if (state === undefined || !state.paused) return;
+    state.paused = false;
+    this.pausedCount--;
+    this.dropIfIdle(key, state);
+    this.release(key);
+  }
+
+  /**
+   * Whether `key` is paused.
+   *
+   * @example
+   * if (store.paused('user-42')) console.log('user-42 is on hold');
+   */
+  paused(key: string): boolean {
+    this.checkKeyArg(key);
+    return this.keys.get(key)?.paused === true;
+  }
+
+  /**
+   * What the store holds right now.
+   *
+   * @example
+   * const { held, admitted, records } = store.stats();
+   */
+  stats(): BarrierStoreStats {
+    return {
+      held: this.heldCount,
+      retrying: this.retryingCount,
+      admitted: this.admittedCount,
+      total: this.heldCount + this.retryingCount + this.admittedCount,
+      records: this.barrier.size,
+      queued: this.barrier.pending,
+      keys: this.keys.size,
+      entrances: this.entrances.size,
+      paused: this.pausedCount,
+    };
+  }
+
+  /** @internal The key and id of a job, validated. */
+  keyOf(job: T): string {
+    const key = this.options.key(job);
+    if (typeof key !== 'string') {
+      throw new TypeError(`key must be a string, got ${describeValue(key)} for job ${describeValue(job)}`);
+    }
+    return key;
+  }
+
+  /** @internal */
+  jobIdOf(job: T): number {
+    const id = this.options.jobId(job);
+    if ((id | 0) === id) return id;
+    if (typeof id !== 'number') {
+      throw new TypeError(`job id must be a number, got ${describeValue(id)} for job ${describeValue(job)}`);
+    }
+    if (!Number.isSafeInteger(id)) {
+      throw new RangeError(`job id must be a safe integer, got ${describeValue(id)} for job ${describeValue(job)}`);
+    }
+    return id;
+  }
+
+  /** @internal Registers a `barrierEnter` subscription. */
+  openEntrance(subscriber: Subscriber<T>): Entrance<T> {
+    const entrance = new Entrance(subscriber);
+    this.entrances.add(entrance);
+    this.attach();
+    return entrance;
+  }
+
+  /** @internal A job arrives at an entrance: admit it or hold it. Throws on invalid jobs. */
+  admit(entrance: Entrance<T>, job: T): void {
+    const key = this.keyOf(job);
+    const id = this.jobIdOf(job);
+    let state = this.keys.get(key);
+    if (state === undefined) {
+      const result = this.enterBarrier(key, id);
+      // Hot path: nothing recorded and one entrance, so nothing to remember
+      // but a count.
+      if (result === ACCEPTED && this.entrances.size === 1) {
+        entrance.untracked++;
+        this.untrackedOwner = entrance;
+        this.admittedCount++;
+        if (this.admittedCount + this.heldCount + this.retryingCount >= this.options.highWaterMark) this.updatePressure();
+        if (this.events.observed) this.emit({ type: 'admitted', key, jobId: id, job });
+        if (this.pruneCapable) this.schedulePrune(key);
+        entrance.subscriber.next(job);
+        return;
+      }
+      state = this.keyState(key);
+      if (result.accepted) this.run(state, { job, key, id, entrance, failures: 0 });
+      else this.holdNew(state, { job, key, id, entrance, failures: 0 }, 'rejected');
+    } else if (state.paused || state.held.length > 0) {
+      // Never overtake a held job of the same key.
+      this.holdNew(state, { job, key, id, entrance, failures: 0 }, state.paused ? 'paused' : 'behind');
+    } else {
+      const result = this.enterBarrier(key, id);
+      if (result.accepted) this.run(state, { job, key, id, entrance, failures: 0 });
+      else this.holdNew(state, { job, key, id, entrance, failures: 0 }, 'rejected');
+    }
+    if (this.pruneCapable) this.schedulePrune(key);
+  }
+
+  /** @internal The entrance's source completed. */
+  sourceCompleted(entrance: Entrance<T>): void {
+    entrance.sourceDone = true;
+    this.completeIfDone(entrance);
+  }
+
+  /**
+   * @internal Unsubscribing an entrance: cancels its retry timers, drops its
+   * held jobs and calls `leave` for its admitted, unfinished jobs.
+   */
+  closeEntrance(entrance: Entrance<T>): void {
+    if (entrance.closed) return;
+    entrance.closed = true;
+    this.entrances.delete(entrance);
+    for (const [ticket, timer] of entrance.retryTimers) {
+      timer.unsubscribe();
+      const state = this.keys.get(ticket.key);
+      if (state !== undefined) {
+        state.retrying--;
+        this.dropIfIdle(ticket.key, state);
+      }
+      this.retryingCount--;
+      entrance.tickets--;
+    }
+    entrance.retryTimers.clear();
+    const touched: string[] = [];
+    if (entrance.tickets > 0) {
+      for (const [key, state] of this.keys) {
+        const held = state.held.filter((ticket) => ticket.entrance !== entrance);
+        const dropped = state.held.length - held.length;
+        if (dropped > 0) {
+          state.held.splice(0, state.held.length, ...held);
+          this.heldCount -= dropped;
+          entrance.tickets -= dropped;
+        }
+        for (let i = state.running.length - 1; i >= 0; i--) {
+          const ticket = state.running[i]!;
+          if (ticket.entrance !== entrance) continue;
+          state.running.splice(i, 1);
+          this.barrier.leave(key, ticket.id);
+          this.admittedCount--;
+          entrance.tickets--;
+          touched.push(key);
+        }
+        this.dropIfIdle(key, state);
+      }
+    }
+    if (entrance.untracked > 0) {
+      // The barrier recorded nothing for them, so there is nothing to leave;
+      // their outcomes may still arrive from an executor elsewhere.
+      this.orphaned += entrance.untracked;
+      this.admittedCount -= entrance.untracked;
+      entrance.untracked = 0;
+    }
+    if (this.untrackedOwner === entrance) this.untrackedOwner = undefined;
+    this.updatePressure();
+    for (const key of touched) this.releaseQueue.add(key);
+    this.drainReleases();
+    this.detach();
+  }
+
+  /**
+   * @internal The last check before sending. Returns true when the job may
+   * go on; otherwise reports it `waiting` and holds it at its entrance.
+   */
+  checkWait(job: T): boolean {
+    const key = this.keyOf(job);
+    const id = this.jobIdOf(job);
+    if (!this.barrier.wait(key, id).wait) return true;
+    const ticket = this.takeAdmitted(key, id, job);
+    if (this.barrier.stateChanged(key, id, 'waiting')) this.changed(key);
+    this.handBack(ticket, 'waiting');
+    return false;
+  }
+
+  /**
+   * @internal Reports an attempt's outcome to the barrier and updates the
+   * bookkeeping: a failed job is re-admitted after its retry delay, a
+   * terminal one is forgotten. Returns the job's attempt count so far.
+   */
+  report(status: JobStatus<T>, retryDelay: RetryDelay = this.options.retryDelay): number {
+    const { job, state } = status;
+    const key = this.keyOf(job);
+    const id = this.jobIdOf(job);
+    const code = stateCode(state, ` for job ${describeValue(job)}`);
+    // Resolve the job first: a call that throws must change nothing.
+    const keyState = this.keys.get(key);
+    const tracked = keyState?.findRunning(id);
+    const owner = tracked === undefined ? this.untrackedEntrance(key, id, job) : undefined;
+    const hadRecord = this.events.observed && this.barrier.has(key);
+    if (this.barrier.stateChanged(key, id, state)) this.changed(key);
+    if (this.events.observed) this.recordChanged(key, hadRecord);
+    if (code === WAITING) {
+      this.handBack(this.takeAdmitted(key, id, job), 'waiting');
+      return tracked?.failures ?? 0;
+    }
+    if (code === FAILED) {
+      const ticket = this.takeAdmitted(key, id, job);
+      ticket.failures++;
+      this.retryLater(ticket, retryDelayFor(retryDelay, ticket.failures), status.error);
+      return ticket.failures;
+    }
+    let attempts = 1;
+    let entrance: Entrance<T> | undefined;
+    if (tracked !== undefined) {
+      keyState!.takeRunning(id);
+      this.dropIfIdle(key, keyState!);
+      attempts = tracked.failures + 1;
+      entrance = tracked.entrance;
+      entrance.tickets--;
+      this.admittedCount--;
+    } else if (owner !== undefined) {
+      entrance = owner;
+      entrance.untracked--;
+      this.admittedCount--;
+    } else {
+      this.orphaned--;
+    }
+    if (this.heldCount + this.retryingCount + this.admittedCount <= this.lowWaterMark) this.updatePressure();
+    if (this.events.observed) {
+      this.emit({ type: 'terminal', key, jobId: id, job, state: state as 'succeeded' | 'aborted' | 'filtered', attempts });
+    }
+    if (entrance !== undefined) this.completeIfDone(entrance);
+    return attempts;
+  }
+
+  /** @internal How many attempts of an admitted job have failed so far. */
+  failuresOf(key: string, id: number): number {
+    return this.keys.get(key)?.findRunning(id)?.failures ?? 0;
+  }
+
+  /** @internal Counts a subscribed operator; the returned function undoes it. */
+  attach(): () => void {
+    this.attachments++;
+    let attached = true;
+    return () => {
+      if (!attached) return;
+      attached = false;
+      this.detach();
+    };
+  }
+
+  private detach(): void {
+    if (--this.attachments > 0) return;
+    // Nobody is left to run the scheduled work: sync now so the barrier is
+    // clean, and stop pruning.
+    if (this.syncAction !== undefined) this.sync();
+    if (this.pruneAction !== undefined) {
+      this.pruneAction.unsubscribe();
+      this.pruneAction = undefined;
+    }
+  }
+
+  /** `barrier.enter`, telling `events$` when it created or deleted a record. */
+  private enterBarrier(key: string, id: number): EnterResult {
+    if (!this.events.observed) return this.barrier.enter(key, id);
+    const hadRecord = this.barrier.has(key);
+    const result = this.barrier.enter(key, id);
+    this.recordChanged(key, hadRecord);
+    return result;
+  }
+
+  private recordChanged(key: string, hadRecord: boolean): void {
+    const hasRecord = this.barrier.has(key);
+    if (hasRecord !== hadRecord) this.emit({ type: hasRecord ? 'recordCreated' : 'recordDeleted', key });
+  }
+
+  private keyState(key: string): KeyState<T> {
+    let state = this.keys.get(key);
+    if (state === undefined) {
+      state = new KeyState<T>();
+      this.keys.set(key, state);
+    }
+    return state;
+  }
+
+  private dropIfIdle(key: string, state: KeyState<T>): void {
+    if (state.idle && this.keys.get(key) === state) this.keys.delete(key);
+  }
+
+  private run(state: KeyState<T>, ticket: Ticket<T>): void {
+    state.running.push(ticket);
+    ticket.entrance.tickets++;
+    this.admittedCount++;
+    this.updatePressure();
+    if (this.events.observed) this.emitAdmitted(ticket);
+    ticket.entrance.subscriber.next(ticket.job);
+  }
+
+  private holdNew(state: KeyState<T>, ticket: Ticket<T>, reason: HeldReason): void {
+    const { maxHeldPerKey, onOverflow } = this.options;
+    if (state.held.length >= maxHeldPerKey) {
+      this.dropIfIdle(ticket.key, state);
+      if (onOverflow === undefined) throw new HeldJobsOverflowError(ticket.key, ticket.job, maxHeldPerKey);
+      if (this.events.observed) this.emit({ type: 'overflow', key: ticket.key, jobId: ticket.id, job: ticket.job });
+      onOverflow(ticket.job);
+      return;
+    }
+    state.hold(ticket);
+    ticket.entrance.tickets++;
+    this.heldCount++;
+    this.updatePressure();
+    if (this.events.observed) this.emit({ type: 'held', key: ticket.key, jobId: ticket.id, job: ticket.job, reason });
+  }
+
+  /** The entrance an untracked admitted job belongs to; throws for a job never admitted. */
+  private untrackedEntrance(key: string, id: number, job: T): Entrance<T> | undefined {
+    if (this.untrackedOwner !== undefined && this.untrackedOwner.untracked > 0) return this.untrackedOwner;
+    if (this.orphaned > 0) return undefined;
+    throw new Error(
+      `job ${id} of key ${JSON.stringify(key)} (${describeValue(job)}) is not admitted in this store: ` +
+        `it did not pass barrierEnter, or its outcome was already reported`,
+    );
+  }
+
+  /** Takes an admitted job out of the running bookkeeping, making a ticket for an untracked one. */
+  private takeAdmitted(key: string, id: number, job: T): Ticket<T> {
+    const tracked = this.keys.get(key)?.takeRunning(id);
+    if (tracked !== undefined) {
+      this.admittedCount--;
+      return tracked;
+    }
+    const entrance = this.untrackedEntrance(key, id, job);
+    if (entrance === undefined) {
+      // Its entrance is gone: the job is dropped with it (the barrier keeps
+      // a failed record, as after any unsubscribe).
+      this.orphaned--;
+      return { job, key, id, entrance: CLOSED_ENTRANCE as Entrance<T>, failures: 0 };
+    }
+    entrance.untracked--;
+    entrance.tickets++;
+    this.admittedCount--;
+    return { job, key, id, entrance, failures: 0 };
+  }
+
+  private handBack(ticket: Ticket<T>, reason: 'waiting'): void {
+    if (ticket.entrance.closed) return;
+    const state = this.keyState(ticket.key);
+    state.hold(ticket);
+    this.heldCount++;
+    if (this.events.observed) this.emit({ type: reason, key: ticket.key, jobId: ticket.id, job: ticket.job });
+  }
+
+  private retryLater(ticket: Ticket<T>, delay: number, error: unknown): void {
+    const { entrance, key } = ticket;
+    if (this.events.observed) {
+      this.emit({ type: 'failed', key, jobId: ticket.id, job: ticket.job, attempt: ticket.failures, retryIn: delay, error });
+    }
+    if (entrance.closed) return;
+    const state = this.keyState(key);
+    state.retrying++;
+    this.retryingCount++;
+    const timer = this.scheduler.schedule(() => {
+      entrance.retryTimers.delete(ticket);
+      const current = this.keyState(key);
+      current.retrying--;
+      this.retryingCount--;
+      current.hold(ticket);
+      this.heldCount++;
+      this.release(key);
+    }, delay);
+    // A zero delay on a synchronous scheduler may already have run.
+    if (!timer.closed) entrance.retryTimers.set(ticket, timer);
+  }
+
+  private changed(key: string): void {
+    this.changedKeys.add(key);
+    if (!this.options.manualSync && this.syncAction === undefined) {
+      this.syncAction = this.scheduler.schedule(() => {
+        this.syncAction = undefined;
+        this.sync();
+      });
+    }
+  }
+
+  private release(key: string): void {
+    this.releaseQueue.add(key);
+    this.drainReleases();
+  }
+
+  /** Re-tries held jobs key by key; re-entrant calls only queue their keys. */
+  private drainReleases(): void {
+    if (this.releasing) return;
+    this.releasing = true;
+    try {
+      for (const key of this.releaseQueue) {
+        this.releaseQueue.delete(key);
+        this.releaseKey(key);
+      }
+    } finally {
+      this.releasing = false;
+    }
+  }
+
+  /**
+   * Releases the key's held jobs in job-id order, stopping at the first the
+   * barrier rejects: else the drain limit would let a later job overtake.
+   */
+  private releaseKey(key: string): void {
+    for (;;) {
+      const state = this.keys.get(key);
+      if (state === undefined || state.paused || state.held.length === 0) return;
+      let index = 0;
+      let ticket = state.held[0]!;
+      try {
+        let result = this.enterBarrier(key, ticket.id);
+        const previous = result.previousFailedJobId;
+        if (!result.accepted && previous !== undefined && previous > ticket.id) {
+          // Only outside the enabled mode: the failed job is a later one,
+          // held behind this one; it must go first or the key never moves.
+          index = state.held.findIndex((held) => held.id === previous);
+          if (index < 0) return;
+          ticket = state.held[index]!;
+          result = this.enterBarrier(key, ticket.id);
+        }
+        if (!result.accepted) return;
+      } catch (error) {
+        ticket.entrance.subscriber.error(error);
+        continue;
+      }
+      state.held.splice(index, 1);
+      this.heldCount--;
+      state.running.push(ticket);
+      this.admittedCount++;
+      if (this.events.observed) this.emit({ type: 'released', key, jobId: ticket.id, job: ticket.job });
+      ticket.entrance.subscriber.next(ticket.job);
+    }
+  }
+
+  private completeIfDone(entrance: Entrance<T>): void {
+    // A pending automatic sync runs first, so the barrier is clean.
+    if (entrance.sourceDone && entrance.outstanding === 0 && this.syncAction === undefined && !entrance.closed) {
+      entrance.subscriber.complete();
+    }
+  }
+
+  private schedulePrune(key: string): void {
+    if (this.events.observed && this.barrier.disabled(key)) this.emit({ type: 'keyDisabled', key });
+    if (this.pruneAction !== undefined || this.barrier.size === 0) return;
+    const interval = this.pruneInterval;
+    this.pruneAction = this.scheduler.schedule(() => {
+      this.pruneAction = undefined;
+      this.barrier.prune();
+      if (this.barrier.size > 0 && this.attachments > 0) this.schedulePrune(key);
+    }, interval);
+  }
+
+  private updatePressure(): void {
+    const total = this.heldCount + this.retryingCount + this.admittedCount;
+    const pressured = this.pressure.value;
+    if (!pressured && total >= this.options.highWaterMark) this.pressure.next(true);
+    else if (pressured && total <= this.lowWaterMark) this.pressure.next(false);
+  }
+
+  private emitAdmitted(ticket: Ticket<T>): void {
+    this.emit({ type: 'admitted', key: ticket.key, jobId: ticket.id, job: ticket.job });
+  }
+
+  private emit(event: BarrierStoreEvent<T>): void {
+    this.events.next(event);
+  }
+
+  private checkKeyArg(key: unknown): asserts key is string {
+    if (typeof key !== 'string') throw new TypeError(`key must be a string, got ${describeValue(key)}`);
+  }
+}
+
+/** Stands in for the entrance of a job whose entrance has closed. */
+const CLOSED_ENTRANCE = Object.freeze({ closed: true });
