@@ -14,3 +14,5 @@ export type { BarrierStoreEvent, BarrierStoreStats, HeldReason } from './store-e
 export { DEFAULT_RETRY_DELAY } from './retry-delay.js';
 export type { RetryDelay } from './retry-delay.js';
 export type { JobStatus, DeliveryResult } from './job-status.js';
+export { pull, PULL_DEFAULTS } from './pull.js';
+export type { PullBatch, PullOptions } from './pull.js';

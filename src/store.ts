@@ -178,6 +178,15 @@ export class BarrierStore<T> {
     };
   }
 
+  /**
+   * @internal How many more jobs the store can take before it reaches its
+   * high-water mark (Infinity without one); 0 while under pressure.
+   */
+  get room(): number {
+    if (this.pressure.value) return 0;
+    return Math.max(0, this.options.highWaterMark - (this.heldCount + this.retryingCount + this.admittedCount));
+  }
+
   /** @internal The key and id of a job, validated. */
   keyOf(job: T): string {
     const key = this.options.key(job);

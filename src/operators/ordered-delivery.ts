@@ -1,0 +1,136 @@
+import { from, Observable, type ObservableInput, type OperatorFunction } from 'rxjs';
+import { describeValue, UnsupportedStateError } from '../errors.js';
+import type { DeliveryResult } from '../job-status.js';
+import { checkRetryDelay, type RetryDelay } from '../retry-delay.js';
+import type { BarrierStore } from '../store.js';
+import { barrierEnter } from './barrier-enter.js';
+import { concatMapByKey } from './concat-map-by-key.js';
+
+/** What one call of `deliver` may report. */
+export type DeliveryOutcome = 'succeeded' | 'failed' | 'aborted' | 'filtered';
+
+/** Options of {@link orderedDelivery}. */
+export interface OrderedDeliveryOptions<T> {
+  /**
+   * Delivers one job; its first value is the outcome. An error, or
+   * completing with no value, counts as a failed attempt and is kept as the
+   * result's `error`. `attempt` is 1 for the first call of a job.
+   * @example deliver: (job) => fetch(url, { method: 'POST', body: job.body }).then((r) => (r.ok ? 'succeeded' : 'failed'))
+   */
+  deliver: (job: T, attempt: number) => ObservableInput<DeliveryOutcome>;
+  /**
+   * How many deliveries may run at once over all keys (one per key at most).
+   * @default 64
+   * @example concurrency: 256
+   */
+  concurrency?: number;
+  /**
+   * The failed attempt numbered `maxAttempts` is reported as `aborted`
+   * instead: the job's result is `aborted` with the last error.
+   * @default 5
+   * @example maxAttempts: Infinity // retry until it succeeds
+   */
+  maxAttempts?: number;
+  /**
+   * Milliseconds before a failed job is tried again, or a function of the
+   * failed attempt (1 for the first). Overrides the store's `retryDelay`.
+   * @default the store's retryDelay (100 ms doubling to 30 s)
+   * @example retryDelay: (attempt) => 1_000 * 2 ** attempt
+   */
+  retryDelay?: RetryDelay;
+}
+
+/** The defaults of {@link OrderedDeliveryOptions}. */
+export const ORDERED_DELIVERY_DEFAULTS = Object.freeze({ concurrency: 64, maxAttempts: 5 });
+
+const NO_OUTCOME = 'deliver completed without an outcome';
+
+/**
+ * Delivers each job in order per key, holding every later job of a key while
+ * a failed one waits for its retry: `barrierEnter`, then at most one job per
+ * key and at most `concurrency` in all (`concatMapByKey`), `barrierWait`,
+ * `deliver(job)`, and the outcome reported as `barrierState` would. Emits one
+ * {@link DeliveryResult} per job, when it is terminal; completes when the
+ * source has completed and every job is terminal.
+ *
+ * @example
+ * jobs$.pipe(orderedDelivery(store, {
+ *   deliver: (job) => post(job).then((res) => (res.ok ? 'succeeded' : res.status < 500 ? 'aborted' : 'failed')),
+ *   concurrency: 32,
+ *   maxAttempts: 8,
+ * })).subscribe((result) => console.log(result.key, result.jobId, result.state));
+ */
+export function orderedDelivery<T>(
+  store: BarrierStore<T>,
+  options: OrderedDeliveryOptions<T>,
+): OperatorFunction<T, DeliveryResult<T>> {
+  if (typeof options !== 'object' || options === null) {
+    throw new TypeError(`orderedDelivery options must be an object, got ${describeValue(options)}`);
+  }
+  const { deliver, concurrency = ORDERED_DELIVERY_DEFAULTS.concurrency, maxAttempts = ORDERED_DELIVERY_DEFAULTS.maxAttempts } = options;
+  if (typeof deliver !== 'function') throw new TypeError(`option deliver must be a function, got ${describeValue(deliver)}`);
+  if (maxAttempts !== Infinity && (!Number.isSafeInteger(maxAttempts) || maxAttempts < 1)) {
+    throw new RangeError(`option maxAttempts must be a positive integer or Infinity, got ${describeValue(maxAttempts)}`);
+  }
+  checkRetryDelay('retryDelay', options.retryDelay);
+  const retryDelay = options.retryDelay ?? store.options.retryDelay;
+
+  const attempt = (job: T): Observable<DeliveryResult<T>> =>
+    new Observable<DeliveryResult<T>>((subscriber) => {
+      // A job that must wait is handed back to its entrance; nothing to emit.
+      if (!store.checkWait(job)) {
+        subscriber.complete();
+        return undefined;
+      }
+      const key = store.keyOf(job);
+      const jobId = store.jobIdOf(job);
+      const number = store.failuresOf(key, jobId) + 1;
+      let settled = false;
+
+      const settle = (outcome: unknown, error: unknown, hasError: boolean): void => {
+        settled = true;
+        if (outcome !== 'succeeded' && outcome !== 'failed' && outcome !== 'aborted' && outcome !== 'filtered') {
+          subscriber.error(new UnsupportedStateError(outcome, ` returned by deliver for job ${describeValue(job)}`));
+          return;
+        }
+        const state = outcome === 'failed' && number >= maxAttempts ? 'aborted' : outcome;
+        try {
+          store.report(hasError ? { job, state, error } : { job, state }, retryDelay);
+        } catch (reportError) {
+          // An illegal sequence, or a job the store does not know: not retried.
+          subscriber.error(reportError);
+          return;
+        }
+        if (state !== 'failed') {
+          const result: DeliveryResult<T> = { job, key, jobId, state, attempts: number };
+          if (hasError) result.error = error;
+          subscriber.next(result);
+        }
+        subscriber.complete();
+      };
+
+      let input: ObservableInput<DeliveryOutcome>;
+      try {
+        input = deliver(job, number);
+      } catch (error) {
+        settle('failed', error, true);
+        return undefined;
+      }
+      const subscription = from(input).subscribe({
+        next: (outcome) => {
+          if (!settled) settle(outcome, undefined, false);
+        },
+        error: (error: unknown) => {
+          if (!settled) settle('failed', error, true);
+        },
+        complete: () => {
+          if (!settled) settle('failed', new Error(`${NO_OUTCOME} for job ${describeValue(job)}`), true);
+        },
+      });
+      // The first value settles the attempt: stop the delivery's stream.
+      if (settled) subscription.unsubscribe();
+      return subscription;
+    });
+
+  return (source) => source.pipe(barrierEnter(store), concatMapByKey((job: T) => store.keyOf(job), attempt, concurrency));
+}

@@ -1,0 +1,124 @@
+import { Observable, type Subscription } from 'rxjs';
+import { describeValue } from './errors.js';
+import type { BarrierStore } from './store.js';
+
+/** A batch source: returns up to `demand` jobs, `[]` when none are ready yet, `null` when it has ended. */
+export type PullBatch<T> = (demand: number) => Promise<readonly T[] | null>;
+
+/** Options of {@link pull}. */
+export interface PullOptions {
+  /**
+   * Milliseconds to wait before polling a batch source again after it
+   * returned no jobs (on the store's scheduler).
+   * @default 1000
+   * @example pollInterval: 250
+   */
+  pollInterval?: number;
+  /**
+   * The most jobs asked of a batch source at once, when the store has more
+   * room than that (always, without a `highWaterMark`).
+   * @default 1000
+   * @example batchSize: 500
+   */
+  batchSize?: number;
+}
+
+/** The defaults of {@link PullOptions}. */
+export const PULL_DEFAULTS = Object.freeze({ pollInterval: 1000, batchSize: 1000 });
+
+/**
+ * Turns a pull-based source into an Observable that asks for more only while
+ * `store` is below its `highWaterMark`, and waits for `store.pressure$` to
+ * fall before asking again. The source is an `AsyncIterable` (a database
+ * cursor, a broker consumer; `return()` is called on unsubscribe) or a batch
+ * function polled every `pollInterval` while it has nothing (`null` ends it).
+ *
+ * @example
+ * pull((demand) => db.query('SELECT * FROM jobs WHERE status = $1 LIMIT $2', ['pending', demand]), store)
+ *   .pipe(orderedDelivery(store, { deliver }))
+ *   .subscribe();
+ */
+export function pull<T>(
+  source: AsyncIterable<T> | PullBatch<T>,
+  store: BarrierStore<T>,
+  options: PullOptions = {},
+): Observable<T> {
+  const { pollInterval = PULL_DEFAULTS.pollInterval, batchSize = PULL_DEFAULTS.batchSize } = options;
+  if (typeof pollInterval !== 'number' || !Number.isFinite(pollInterval) || pollInterval < 0) {
+    throw new RangeError(`option pollInterval must be a non-negative finite number of milliseconds, got ${describeValue(pollInterval)}`);
+  }
+  if (!Number.isSafeInteger(batchSize) || batchSize < 1) {
+    throw new RangeError(`option batchSize must be a positive integer, got ${describeValue(batchSize)}`);
+  }
+  const isIterable = typeof source === 'object' && source !== null && Symbol.asyncIterator in source;
+  if (!isIterable && typeof source !== 'function') {
+    throw new TypeError(`pull source must be an AsyncIterable or a batch function, got ${describeValue(source)}`);
+  }
+  const scheduler = store.options.scheduler;
+
+  return new Observable<T>((subscriber) => {
+    let closed = false;
+    let busy = false;
+    let timer: Subscription | undefined;
+    const iterator = isIterable ? (source as AsyncIterable<T>)[Symbol.asyncIterator]() : undefined;
+
+    const fail = (error: unknown): void => {
+      closed = true;
+      subscriber.error(error);
+    };
+    const end = (): void => {
+      closed = true;
+      subscriber.complete();
+    };
+
+    // Asks the source for more while the store has room; one request at a time.
+    const ask = (): void => {
+      if (closed || busy || store.room === 0) return;
+      busy = true;
+      if (iterator !== undefined) {
+        iterator.next().then((step) => {
+          busy = false;
+          if (closed) return;
+          if (step.done === true) return end();
+          subscriber.next(step.value);
+          ask();
+        }, fail);
+        return;
+      }
+      let batch: Promise<readonly T[] | null>;
+      try {
+        batch = Promise.resolve((source as PullBatch<T>)(Math.min(store.room, batchSize)));
+      } catch (error) {
+        return fail(error);
+      }
+      batch.then((jobs) => {
+        busy = false;
+        if (closed) return;
+        if (jobs === null) return end();
+        if (!Array.isArray(jobs)) return fail(new TypeError(`pull batch function must resolve to an array or null, got ${describeValue(jobs)}`));
+        for (const job of jobs) {
+          if (closed) return;
+          subscriber.next(job);
+        }
+        if (jobs.length > 0) ask();
+        else timer = scheduler.schedule(() => {
+          timer = undefined;
+          ask();
+        }, pollInterval);
+      }, fail);
+    };
+
+    const pressure = store.pressure$.subscribe((full) => {
+      if (!full) ask();
+    });
+    return () => {
+      closed = true;
+      pressure.unsubscribe();
+      timer?.unsubscribe();
+      // Let a cursor or consumer release what it holds.
+      if (iterator?.return !== undefined) {
+        Promise.resolve(iterator.return()).catch(() => undefined);
+      }
+    };
+  });
+}
