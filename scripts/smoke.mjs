@@ -46,7 +46,9 @@ console.log('cjs ok');
 };
 
 try {
-  const tarball = join(work, run('npm', ['pack', '--silent', '--pack-destination', work], root).trim().split('\n').pop());
+  // The build ran just before (npm test); --ignore-scripts packs it as is.
+  const tarball = join(work, run('npm', ['pack', '--silent', '--ignore-scripts', '--pack-destination', work], root).trim().split('\n').pop());
+  process.stdout.write(run('node', [join(root, 'node_modules', '@arethetypeswrong', 'cli', 'dist', 'index.js'), tarball, '--format', 'ascii'], root));
   for (const [name, check] of Object.entries(checks)) {
     const dir = join(work, name);
     mkdirSync(dir);

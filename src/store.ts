@@ -6,6 +6,7 @@ import { Entrance } from './entrance.js';
 import { stateCode, FAILED, WAITING } from './job-state.js';
 import type { JobStatus } from './job-status.js';
 import { KeyState, type Ticket } from './key-state.js';
+import { checkJobId, checkKey } from './validate.js';
 import { retryDelayFor, type RetryDelay } from './retry-delay.js';
 import type { BarrierStoreEvent, BarrierStoreStats, HeldReason } from './store-events.js';
 import { resolveStoreOptions, type BarrierStoreOptions, type ResolvedStoreOptions } from './store-options.js';
@@ -123,7 +124,7 @@ export class BarrierStore<T> {
    * store.pause('user-42'); // the user's endpoint is down for maintenance
    */
   pause(key: string): void {
-    this.checkKeyArg(key);
+    checkKey(key);
     const state = this.keyState(key);
     if (!state.paused) {
       state.paused = true;
@@ -138,7 +139,7 @@ export class BarrierStore<T> {
    * store.resume('user-42');
    */
   resume(key: string): void {
-    this.checkKeyArg(key);
+    checkKey(key);
     const state = this.keys.get(key);
     if (state === undefined || !state.paused) return;
     state.paused = false;
@@ -154,7 +155,7 @@ export class BarrierStore<T> {
    * if (store.paused('user-42')) console.log('user-42 is on hold');
    */
   paused(key: string): boolean {
-    this.checkKeyArg(key);
+    checkKey(key);
     return this.keys.get(key)?.paused === true;
   }
 
@@ -187,25 +188,19 @@ export class BarrierStore<T> {
     return Math.max(0, this.options.highWaterMark - (this.heldCount + this.retryingCount + this.admittedCount));
   }
 
-  /** @internal The key and id of a job, validated. */
+  /** @internal The key of a job, validated. */
   keyOf(job: T): string {
     const key = this.options.key(job);
-    if (typeof key !== 'string') {
-      throw new TypeError(`key must be a string, got ${describeValue(key)} for job ${describeValue(job)}`);
-    }
+    if (typeof key !== 'string') checkKey(key, ` for job ${describeValue(job)}`);
     return key;
   }
 
-  /** @internal */
+  /** @internal The id of a job, validated. */
   jobIdOf(job: T): number {
     const id = this.options.jobId(job);
-    if ((id | 0) === id) return id;
-    if (typeof id !== 'number') {
-      throw new TypeError(`job id must be a number, got ${describeValue(id)} for job ${describeValue(job)}`);
-    }
-    if (!Number.isSafeInteger(id)) {
-      throw new RangeError(`job id must be a safe integer, got ${describeValue(id)} for job ${describeValue(job)}`);
-    }
+    // Small integers pass with two comparisons; the message is built only on failure.
+    if (typeof id === 'number' && (id | 0) === id) return id;
+    checkJobId(id, ` for job ${describeValue(job)}`);
     return id;
   }
 
@@ -612,9 +607,6 @@ export class BarrierStore<T> {
     this.events.next(event);
   }
 
-  private checkKeyArg(key: unknown): asserts key is string {
-    if (typeof key !== 'string') throw new TypeError(`key must be a string, got ${describeValue(key)}`);
-  }
 }
 
 /** Stands in for the entrance of a job whose entrance has closed. */
