@@ -1,9 +1,9 @@
 import { BehaviorSubject, Subject, type Observable, type SchedulerLike, type Subscriber, type Subscription } from 'rxjs';
 import { ACCEPTED, Barrier, type EnterResult } from './barrier.js';
 import { BARRIER_DEFAULTS } from './barrier-options.js';
-import { describeValue, HeldJobsOverflowError } from './errors.js';
+import { describeValue, HeldJobsOverflowError, UnsupportedStateError } from './errors.js';
 import { Entrance } from './entrance.js';
-import { stateCode, FAILED, WAITING } from './job-state.js';
+import { FAILED, isJobState, stateCode, WAITING } from './job-state.js';
 import type { JobStatus } from './job-status.js';
 import { KeyState, type Ticket } from './key-state.js';
 import { checkJobId, checkKey } from './validate.js';
@@ -329,7 +329,8 @@ export class BarrierStore<T> {
     const { job, state } = status;
     const key = this.keyOf(job);
     const id = this.jobIdOf(job);
-    const code = stateCode(state, ` for job ${describeValue(job)}`);
+    if (!isJobState(state)) throw new UnsupportedStateError(state, ` for job ${describeValue(job)}`);
+    const code = stateCode(state);
     // Resolve the job first: a call that throws must change nothing.
     const keyState = this.keys.get(key);
     const tracked = keyState?.findRunning(id);
