@@ -335,17 +335,22 @@ export class BarrierStore<T> {
     const keyState = this.keys.get(key);
     const tracked = keyState?.findRunning(id);
     const owner = tracked === undefined ? this.untrackedEntrance(key, id, job) : undefined;
+    // A retryDelay function may throw too: ask it before anything changes.
+    const delay = code === FAILED ? retryDelayFor(retryDelay, (tracked?.failures ?? 0) + 1) : 0;
     const hadRecord = this.events.observed && this.barrier.has(key);
     if (this.barrier.stateChanged(key, id, state)) this.changed(key);
     if (this.events.observed) this.recordChanged(key, hadRecord);
     if (code === WAITING) {
       this.handBack(this.takeAdmitted(key, id, job), 'waiting');
+      // With no record the barrier queued nothing, so no sync would re-try
+      // the key: mark it changed, or the job stays held for good.
+      this.changed(key);
       return tracked?.failures ?? 0;
     }
     if (code === FAILED) {
       const ticket = this.takeAdmitted(key, id, job);
       ticket.failures++;
-      this.retryLater(ticket, retryDelayFor(retryDelay, ticket.failures), status.error);
+      this.retryLater(ticket, delay, status.error);
       return ticket.failures;
     }
     let attempts = 1;
