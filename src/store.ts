@@ -236,7 +236,11 @@ export class BarrierStore<T> {
       else this.holdNew(state, { job, key, id, entrance, failures: 0 }, 'rejected');
     } else if (state.paused || state.held.length > 0) {
       // Never overtake a held job of the same key.
+      const head = state.held[0];
       this.holdNew(state, { job, key, id, entrance, failures: 0 }, state.paused ? 'paused' : 'behind');
+      // A job older than every held one (the key's failed job, entered again
+      // after its entrance closed) is held first in line: try it, or nothing will.
+      if (!state.paused && head !== undefined && id < head.id) this.release(key);
     } else {
       const result = this.enterBarrier(key, id);
       if (result.accepted) this.run(state, { job, key, id, entrance, failures: 0 });
@@ -287,6 +291,8 @@ export class BarrierStore<T> {
           this.barrier.leave(key, ticket.id);
           this.admittedCount--;
           entrance.tickets--;
+          // An executor in another pipeline may still report its outcome.
+          this.orphaned++;
           touched.push(key);
         }
         this.dropIfIdle(key, state);
