@@ -76,7 +76,15 @@ export function pull<T>(
       if (closed || busy || store.room === 0) return;
       busy = true;
       if (iterator !== undefined) {
-        iterator.next().then((step) => {
+        let nextStep: Promise<IteratorResult<T>>;
+        try {
+          nextStep = Promise.resolve(iterator.next());
+        } catch (error) {
+          // Thrown here it would escape into pressure$ or a promise callback
+          // and leave the stream hanging.
+          return fail(error);
+        }
+        nextStep.then((step) => {
           busy = false;
           if (closed) return;
           if (step.done === true) return end();
@@ -117,7 +125,11 @@ export function pull<T>(
       timer?.unsubscribe();
       // Let a cursor or consumer release what it holds.
       if (iterator?.return !== undefined) {
-        Promise.resolve(iterator.return()).catch(() => undefined);
+        try {
+          Promise.resolve(iterator.return()).catch(() => undefined);
+        } catch {
+          // The stream is over either way; a failing return() must not break unsubscribe.
+        }
       }
     };
   });

@@ -132,5 +132,7 @@ export function orderedDelivery<T>(
       return subscription;
     });
 
-  return (source) => source.pipe(barrierEnter(store), concatMapByKey((job: T) => store.keyOf(job), attempt, concurrency));
+  // Built now, so an invalid concurrency throws here with the other options.
+  const runByKey = concatMapByKey((job: T) => store.keyOf(job), attempt, concurrency);
+  return (source) => source.pipe(barrierEnter(store), runByKey);
 }
