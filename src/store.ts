@@ -227,7 +227,7 @@ export class BarrierStore<T> {
         this.admittedCount++;
         if (this.admittedCount + this.heldCount + this.retryingCount >= this.options.highWaterMark) this.updatePressure();
         if (this.events.observed) this.emit({ type: 'admitted', key, jobId: id, job });
-        if (this.pruneCapable) this.schedulePrune(key);
+        if (this.pruneCapable) this.schedulePrune();
         entrance.subscriber.next(job);
         return;
       }
@@ -246,7 +246,7 @@ export class BarrierStore<T> {
       if (result.accepted) this.run(state, { job, key, id, entrance, failures: 0 });
       else this.holdNew(state, { job, key, id, entrance, failures: 0 }, 'rejected');
     }
-    if (this.pruneCapable) this.schedulePrune(key);
+    if (this.pruneCapable) this.schedulePrune();
   }
 
   /** @internal The entrance's source completed. */
@@ -414,8 +414,11 @@ export class BarrierStore<T> {
   private enterBarrier(key: string, id: number): EnterResult {
     if (!this.events.observed) return this.barrier.enter(key, id);
     const hadRecord = this.barrier.has(key);
+    const wasDisabled = hadRecord && this.barrier.disabled(key);
     const result = this.barrier.enter(key, id);
     this.recordChanged(key, hadRecord);
+    // Once when the key switches to disabled, not for every job it then lets through.
+    if (!wasDisabled && this.barrier.disabled(key)) this.emit({ type: 'keyDisabled', key });
     return result;
   }
 
@@ -593,14 +596,13 @@ export class BarrierStore<T> {
     }
   }
 
-  private schedulePrune(key: string): void {
-    if (this.events.observed && this.barrier.disabled(key)) this.emit({ type: 'keyDisabled', key });
+  private schedulePrune(): void {
     if (this.pruneAction !== undefined || this.barrier.size === 0) return;
     const interval = this.pruneInterval;
     this.pruneAction = this.scheduler.schedule(() => {
       this.pruneAction = undefined;
       this.barrier.prune();
-      if (this.barrier.size > 0 && this.attachments > 0) this.schedulePrune(key);
+      if (this.barrier.size > 0 && this.attachments > 0) this.schedulePrune();
     }, interval);
   }
 

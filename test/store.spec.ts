@@ -285,12 +285,33 @@ describe('BarrierStore events$', () => {
     expect(events).toEqual(['overflow k#1']);
   });
 
-  it('emits keyDisabled when a hot key passes keyThreshold', () => {
-    const store = newStore(newScheduler(), { keyThreshold: 2 });
+  it('emits keyDisabled once when a hot key passes keyThreshold, not for each job it then lets through', () => {
+    // Regression: keyDisabled was emitted again for every later job of the
+    // disabled key and at every prune while it stayed disabled.
+    const scheduler = newScheduler();
+    const store = newStore(scheduler, { keyThreshold: 2, disabledDuration: 10, halfEnabledDuration: 5 });
     const events = record(store);
-    new Entry(store).push(job('k', 1), job('k', 2), job('k', 3));
-    expect(events).toContain('keyDisabled k');
-    expect(events.filter((event) => event.startsWith('admitted'))).toEqual(['admitted k#1', 'admitted k#2', 'admitted k#3']);
+    new Entry(store).push(job('k', 1), job('k', 2), job('k', 3), job('k', 4));
+    advanceTo(scheduler, 12);
+    expect(events).toEqual(['recordCreated k', 'admitted k#1', 'admitted k#2', 'keyDisabled k', 'admitted k#3', 'admitted k#4']);
+  });
+});
+
+describe('BarrierStore pruning', () => {
+  it('while subscribed, releases a key that went idle while disabled once its durations have passed, then schedules nothing', () => {
+    const scheduler = newScheduler();
+    const store = newStore(scheduler, { keyThreshold: 1, disabledDuration: 10, halfEnabledDuration: 5 });
+    const entry = new Entry(store).push(job('k', 1), job('k', 2)); // k#2 trips keyThreshold 1
+    report(store, job('k', 1), 'succeeded');
+    report(store, job('k', 2), 'succeeded');
+    advanceTo(scheduler, 1);
+    expect(store.barrier.disabled('k')).toBe(true);
+    advanceTo(scheduler, 20);
+    expect(store.barrier.snapshot().records[0]?.mode).toBe('halfEnabled');
+    advanceTo(scheduler, 30);
+    expect(store.stats().records).toBe(0);
+    expect(scheduler.actions).toHaveLength(0);
+    entry.close();
   });
 });
 
