@@ -2,9 +2,11 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Barrier, IllegalJobSequenceError, type BarrierOptions, type BarrierSnapshot, type JobState } from '../src/index.js';
 
-// A small, deliberately plain model of docs/spec barrier.md: a Map of plain
-// records with Sets, a queue array, and each operation written out step by
-// step as the spec words it. It shares no code with src/.
+// A small, deliberately plain model of the contract (the shared spec
+// barrier.md): a Map of plain records with Sets, a queue array, and each
+// operation written out step by step as the spec words it. It shares no code
+// with src/; in 'throw' mode the harness restores the model's state after a
+// thrown call, which is the spec's "a call that throws changes nothing".
 
 type Mode = 'enabled' | 'disabled' | 'halfEnabled';
 interface ModelRecord {
