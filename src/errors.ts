@@ -23,11 +23,12 @@ export class UnsupportedStateError extends Error {
   /** The state that was given. */
   readonly state: unknown;
 
-  constructor(state: unknown, context = '') {
-    super(
-      `unsupported job state ${describeValue(state)}${context}: expected one of ` +
-        `'succeeded', 'failed', 'aborted', 'waiting', 'filtered'`,
-    );
+  constructor(
+    state: unknown,
+    context = '',
+    expected: readonly string[] = ['succeeded', 'failed', 'aborted', 'waiting', 'filtered'],
+  ) {
+    super(`unsupported job state ${describeValue(state)}${context}: expected one of ${expected.map((name) => `'${name}'`).join(', ')}`);
     this.state = state;
   }
 }

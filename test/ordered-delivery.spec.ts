@@ -399,6 +399,29 @@ describe('orderedDelivery: errors from deliver', () => {
         expect(store.barrier.snapshot().records).toEqual([]);
       })(),
   );
+
+  it('a waiting value is rejected with a message that lists only the outcomes deliver may return', () => {
+    const error = new UnsupportedStateError('waiting', ' returned by deliver', ['succeeded', 'failed', 'aborted', 'filtered']);
+    expect(error.message).toBe(
+      `unsupported job state "waiting" returned by deliver: expected one of 'succeeded', 'failed', 'aborted', 'filtered'`,
+    );
+  });
+
+  it('regression: a bare outcome string from plain JavaScript was iterated letter by letter', async () => {
+    const store = newStore(asyncScheduler);
+    const deliver = ((value: Job) => (value.id === 1 ? 'succeeded' : 'filtered')) as unknown as OrderedDeliveryOptions<Job>['deliver'];
+    const results = await lastValueFrom(from([a1, a2]).pipe(orderedDelivery(store, { deliver }), toArray()));
+    expect(results).toEqual([result(a1, 'succeeded', 1), result(a2, 'filtered', 1)]);
+  });
+
+  it('a deliver that returns no ObservableInput errors the stream with a TypeError naming the job', async () => {
+    const store = newStore(asyncScheduler);
+    const deliver = (() => undefined) as unknown as OrderedDeliveryOptions<Job>['deliver'];
+    const outcome = lastValueFrom(from([a1]).pipe(orderedDelivery(store, { deliver })));
+    await expect(outcome).rejects.toThrow(TypeError);
+    await expect(outcome).rejects.toThrow('got undefined for job {"key":"a","id":1}');
+    expect(store.stats()).toMatchObject({ admitted: 0, keys: 0, entrances: 0 });
+  });
 });
 
 describe('orderedDelivery: results and completion', () => {

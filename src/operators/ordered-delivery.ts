@@ -44,6 +44,7 @@ export interface OrderedDeliveryOptions<T> {
 export const ORDERED_DELIVERY_DEFAULTS = Object.freeze({ concurrency: 64, maxAttempts: 5 });
 
 const NO_OUTCOME = 'deliver completed without an outcome';
+const OUTCOMES: readonly DeliveryOutcome[] = ['succeeded', 'failed', 'aborted', 'filtered'];
 
 /**
  * Delivers each job in order per key, holding every later job of a key while
@@ -90,7 +91,7 @@ export function orderedDelivery<T>(
       const settle = (outcome: unknown, error: unknown, hasError: boolean): void => {
         settled = true;
         if (outcome !== 'succeeded' && outcome !== 'failed' && outcome !== 'aborted' && outcome !== 'filtered') {
-          subscriber.error(new UnsupportedStateError(outcome, ` returned by deliver for job ${describeValue(job)}`));
+          subscriber.error(new UnsupportedStateError(outcome, ` returned by deliver for job ${describeValue(job)}`, OUTCOMES));
           return;
         }
         const state = outcome === 'failed' && number >= maxAttempts ? 'aborted' : outcome;
@@ -116,7 +117,22 @@ export function orderedDelivery<T>(
         settle('failed', error, true);
         return undefined;
       }
-      const subscription = from(input).subscribe({
+      // A bare outcome (from plain JavaScript) would otherwise be iterated
+      // character by character.
+      if (typeof input === 'string') {
+        settle(input, undefined, false);
+        return undefined;
+      }
+      let delivery: Observable<DeliveryOutcome>;
+      try {
+        delivery = from(input);
+      } catch {
+        throw new TypeError(
+          `deliver must return an ObservableInput of the outcome (an Observable, a Promise, …), ` +
+            `got ${describeValue(input)} for job ${describeValue(job)}`,
+        );
+      }
+      const subscription = delivery.subscribe({
         next: (outcome) => {
           if (!settled) settle(outcome, undefined, false);
         },
