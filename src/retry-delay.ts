@@ -1,3 +1,5 @@
+import { describeValue } from './errors.js';
+
 /**
  * How long to wait before a failed job is tried again: a fixed number of
  * milliseconds, or a function of the attempt that failed (1 for the first).
@@ -13,7 +15,7 @@ export const DEFAULT_RETRY_DELAY = (attempt: number): number => Math.min(100 * 2
 /** Throws a TypeError/RangeError naming `option` unless `value` is a valid {@link RetryDelay}. */
 export function checkRetryDelay(option: string, value: unknown): asserts value is RetryDelay | undefined {
   if (value === undefined || typeof value === 'function') return;
-  if (typeof value !== 'number') throw new TypeError(`option ${option} must be a number or a function, got ${String(value)}`);
+  if (typeof value !== 'number') throw new TypeError(`option ${option} must be a number or a function, got ${describeValue(value)}`);
   if (!Number.isFinite(value) || value < 0) {
     throw new RangeError(`option ${option} must be a non-negative finite number of milliseconds, got ${value}`);
   }
@@ -24,7 +26,7 @@ export function retryDelayFor(delay: RetryDelay, attempt: number): number {
   if (typeof delay === 'number') return delay;
   const ms = delay(attempt);
   if (typeof ms !== 'number' || !Number.isFinite(ms) || ms < 0) {
-    throw new RangeError(`retryDelay(${attempt}) must return a non-negative finite number of milliseconds, got ${String(ms)}`);
+    throw new RangeError(`retryDelay(${attempt}) must return a non-negative finite number of milliseconds, got ${describeValue(ms)}`);
   }
   return ms;
 }

@@ -1,6 +1,7 @@
 import type { SchedulerLike } from 'rxjs';
 import { asyncScheduler } from 'rxjs';
 import type { BarrierOptions } from './barrier-options.js';
+import { describeValue } from './errors.js';
 import { checkRetryDelay, DEFAULT_RETRY_DELAY, type RetryDelay } from './retry-delay.js';
 
 /** Options of a {@link BarrierStore}: the barrier's options plus the store's own. */
@@ -88,7 +89,7 @@ export const STORE_DEFAULTS = Object.freeze({
 
 function limit(name: string, value: unknown, fallback: number, min: number): number {
   if (value === undefined) return fallback;
-  if (typeof value !== 'number') throw new TypeError(`option ${name} must be a number, got ${String(value)}`);
+  if (typeof value !== 'number') throw new TypeError(`option ${name} must be a number, got ${describeValue(value)}`);
   if (value !== Infinity && (!Number.isSafeInteger(value) || value < min)) {
     throw new RangeError(`option ${name} must be an integer >= ${min} or Infinity, got ${value}`);
   }
@@ -97,13 +98,13 @@ function limit(name: string, value: unknown, fallback: number, min: number): num
 
 function fn(name: string, value: unknown, required: boolean): void {
   if (value === undefined && !required) return;
-  if (typeof value !== 'function') throw new TypeError(`option ${name} must be a function, got ${String(value)}`);
+  if (typeof value !== 'function') throw new TypeError(`option ${name} must be a function, got ${describeValue(value)}`);
 }
 
 /** Validates the store's own options; throws a TypeError/RangeError naming the option. */
 export function resolveStoreOptions<T>(options: BarrierStoreOptions<T>): ResolvedStoreOptions<T> {
   if (typeof options !== 'object' || options === null) {
-    throw new TypeError(`BarrierStore options must be an object, got ${String(options)}`);
+    throw new TypeError(`BarrierStore options must be an object, got ${describeValue(options)}`);
   }
   fn('key', options.key, true);
   fn('jobId', options.jobId, true);
@@ -111,9 +112,9 @@ export function resolveStoreOptions<T>(options: BarrierStoreOptions<T>): Resolve
   checkRetryDelay('retryDelay', options.retryDelay);
   const { scheduler = STORE_DEFAULTS.scheduler, sync = STORE_DEFAULTS.sync } = options;
   if (typeof scheduler !== 'object' || scheduler === null || typeof scheduler.schedule !== 'function' || typeof scheduler.now !== 'function') {
-    throw new TypeError(`option scheduler must be a SchedulerLike, got ${String(scheduler)}`);
+    throw new TypeError(`option scheduler must be a SchedulerLike, got ${describeValue(scheduler)}`);
   }
-  if (sync !== 'auto' && sync !== 'manual') throw new TypeError(`option sync must be 'auto' or 'manual', got ${String(sync)}`);
+  if (sync !== 'auto' && sync !== 'manual') throw new TypeError(`option sync must be 'auto' or 'manual', got ${describeValue(sync)}`);
   return {
     key: options.key,
     jobId: options.jobId,

@@ -124,7 +124,7 @@ describe('BarrierStore options', () => {
     ['retryDelay NaN', { retryDelay: NaN }, RangeError, /option retryDelay/],
     ['retryDelay Infinity', { retryDelay: Infinity }, RangeError, /option retryDelay/],
     ['retryDelay a string', { retryDelay: '5' }, TypeError, /option retryDelay/],
-    ['sync unknown', { sync: 'sometimes' }, TypeError, /option sync must be 'auto' or 'manual', got sometimes/],
+    ['sync unknown', { sync: 'sometimes' }, TypeError, /option sync must be 'auto' or 'manual', got "sometimes"/],
     ['scheduler not a SchedulerLike', { scheduler: {} }, TypeError, /option scheduler must be a SchedulerLike/],
     ['highWaterMark 0', { highWaterMark: 0 }, RangeError, /option highWaterMark must be an integer >= 1 or Infinity, got 0/],
     ['highWaterMark fractional', { highWaterMark: 1.5 }, RangeError, /option highWaterMark/],
@@ -140,6 +140,18 @@ describe('BarrierStore options', () => {
     expect(error).toBeInstanceOf(type);
     expect(error.message).toMatch(message);
   });
+
+  it.each(['highWaterMark', 'maxHeldPerKey', 'sync', 'scheduler', 'retryDelay', 'onOverflow'])(
+    'names the option %s even when its value has no string form',
+    (option) => {
+      // Regression: the message was built with String(value), which throws a
+      // TypeError of its own ("Cannot convert object to primitive value")
+      // for an object without a prototype, naming no option.
+      const error = thrownBy(() => new BarrierStore<Job>({ ...base, [option]: Object.create(null) } as unknown as BarrierStoreOptions<Job>));
+      expect(error).toBeInstanceOf(TypeError);
+      expect(error.message).toMatch(new RegExp(`^option ${option} must be .*, got \\{\\}$`));
+    },
+  );
 
   it('rejects options that are not an object', () => {
     const error = thrownBy(() => new BarrierStore<Job>(null as unknown as BarrierStoreOptions<Job>));
