@@ -20,8 +20,9 @@ import { describeValue } from '../errors.js';
  * @param project Maps a value and its position in the source (from 0) to the
  *   inner to run.
  * @param concurrency How many inners may run at once over all keys: a positive
- *   integer or `Infinity`. Throws a `RangeError` otherwise.
- *   @default Infinity
+ *   integer, or `Infinity` (the default) for no bound. Anything else throws a
+ *   `RangeError` when `concatMapByKey` is called.
+ * @default Infinity
  *
  * @example
  * // one request per user at a time, 64 in flight in all
@@ -38,12 +39,15 @@ export function concatMapByKey<T, R>(
   return (source) =>
     new Observable<R>((subscriber) => {
       const runner = new KeyedRunner(subscriber, key, project, concurrency);
-      const subscription = source.subscribe(runner);
-      // A synchronous source may have errored or been cut off downstream
-      // before `subscribe` returned, when there was no subscription to close.
-      if (runner.closed) subscription.unsubscribe();
-      else runner.sourceSubscription = subscription;
-      return () => runner.close();
+      // Registered before the source is subscribed: a synchronous source may
+      // make us error, or downstream unsubscribe, before `subscribe` returns.
+      subscriber.add(() => runner.close());
+      // Keep the subscriber the source itself sees, so that closing stops a
+      // synchronous source at once, not after it has emitted everything.
+      new Observable<T>((sourceSubscriber) => {
+        runner.sourceSubscription = sourceSubscriber;
+        return source.subscribe(sourceSubscriber);
+      }).subscribe(runner);
     });
 }
 
@@ -60,7 +64,7 @@ export function concatMapByKey<T, R>(
  * code can run: a lane exists iff it is running or it is in the ready heap.
  */
 class KeyedRunner<T, R> implements Observer<T> {
-  readonly lanes = new Map<string, KeyLane<T, R>>();
+  private readonly lanes = new Map<string, KeyLane<T, R>>();
   /** Binary min-heap of lanes ready to start, by `readySince`. */
   private readonly ready: KeyLane<T, R>[] = [];
   private running = 0;
@@ -236,7 +240,8 @@ class KeyedRunner<T, R> implements Observer<T> {
  * One key's bookkeeping, alive while the key has something queued or running.
  * It is also the observer of the key's running inner and that inner's last
  * teardown: one inner at a time, so one lane serves them all, with no closure
- * per inner (nor per lane: under tsx every closure costs a `__name` call).
+ * per inner or per lane (under tsx, which the benchmark runs, each closure
+ * creation also costs a `__name` call).
  */
 class KeyLane<T, R> implements Partial<Observer<R>>, Unsubscribable {
   running = false;
