@@ -190,14 +190,24 @@ export class BarrierStore<T> {
 
   /** @internal The key of a job, validated. */
   keyOf(job: T): string {
-    const key = this.options.key(job);
+    let key: string;
+    try {
+      key = this.options.key(job);
+    } catch (error) {
+      throw selectorError('key', job, error);
+    }
     if (typeof key !== 'string') checkKey(key, ` for job ${describeValue(job)}`);
     return key;
   }
 
   /** @internal The id of a job, validated. */
   jobIdOf(job: T): number {
-    const id = this.options.jobId(job);
+    let id: number;
+    try {
+      id = this.options.jobId(job);
+    } catch (error) {
+      throw selectorError('jobId', job, error);
+    }
     // Small integers pass with two comparisons; the message is built only on failure.
     if (typeof id === 'number' && (id | 0) === id) return id;
     checkJobId(id, ` for job ${describeValue(job)}`);
@@ -221,7 +231,8 @@ export class BarrierStore<T> {
       const result = this.enterBarrier(key, id);
       // Hot path: nothing recorded and one entrance, so nothing to remember
       // but a count.
-      if (result === ACCEPTED && this.entrances.size === 1) {
+      // With orphans about, an unknown outcome must be theirs: track new jobs.
+      if (result === ACCEPTED && this.entrances.size === 1 && this.orphaned === 0) {
         entrance.untracked++;
         this.untrackedOwner = entrance;
         this.admittedCount++;
@@ -288,7 +299,7 @@ export class BarrierStore<T> {
           const ticket = state.running[i]!;
           if (ticket.entrance !== entrance) continue;
           state.running.splice(i, 1);
-          this.barrier.leave(key, ticket.id);
+          this.leaveBarrier(key, ticket.id);
           this.admittedCount--;
           entrance.tickets--;
           // An executor in another pipeline may still report its outcome.
@@ -401,6 +412,8 @@ export class BarrierStore<T> {
 
   private detach(): void {
     if (--this.attachments > 0) return;
+    // No operator is left that could report an orphan's outcome.
+    this.orphaned = 0;
     // Nobody is left to run the scheduled work: sync now so the barrier is
     // clean, and stop pruning.
     if (this.syncAction !== undefined) this.sync();
@@ -420,6 +433,20 @@ export class BarrierStore<T> {
     // Once when the key switches to disabled, not for every job it then lets through.
     if (!wasDisabled && this.barrier.disabled(key)) this.emit({ type: 'keyDisabled', key });
     return result;
+  }
+
+  /** `barrier.leave`, telling `events$` when it deleted a record. */
+  private leaveBarrier(key: string, id: number): void {
+    const hadRecord = this.events.observed && this.barrier.has(key);
+    this.barrier.leave(key, id);
+    if (hadRecord) this.recordChanged(key, true);
+  }
+
+  /** `barrier.prune`, telling `events$` which records it deleted. */
+  private pruneBarrier(): void {
+    const watched = this.events.observed ? this.barrier.snapshot().records.map((record) => record.key) : [];
+    this.barrier.prune();
+    for (const key of watched) this.recordChanged(key, true);
   }
 
   private recordChanged(key: string, hadRecord: boolean): void {
@@ -601,7 +628,7 @@ export class BarrierStore<T> {
     const interval = this.pruneInterval;
     this.pruneAction = this.scheduler.schedule(() => {
       this.pruneAction = undefined;
-      this.barrier.prune();
+      this.pruneBarrier();
       if (this.barrier.size > 0 && this.attachments > 0) this.schedulePrune();
     }, interval);
   }
@@ -621,6 +648,12 @@ export class BarrierStore<T> {
     this.events.next(event);
   }
 
+}
+
+/** A selector threw: a TypeError naming the job, with the selector's error as its cause. */
+function selectorError(selector: 'key' | 'jobId', job: unknown, error: unknown): TypeError {
+  const reason = error instanceof Error ? error.message : describeValue(error);
+  return new TypeError(`the ${selector} selector threw for job ${describeValue(job)}: ${reason}`, { cause: error });
 }
 
 /** Stands in for the entrance of a job whose entrance has closed. */

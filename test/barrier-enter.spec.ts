@@ -247,7 +247,7 @@ describe('barrierEnter', () => {
     );
 
     it(
-      'errors with the error a selector threw',
+      'errors with a TypeError naming the job when a selector throws, the thrown error as its cause',
       marbles((m) => {
         const thrown = new Error('no key on this job');
         const store = newStore(m.scheduler, {
@@ -257,7 +257,8 @@ describe('barrierEnter', () => {
           },
         });
         const values = { a: job('k', 1), b };
-        m.expect(m.cold('-a-b|', values).pipe(barrierEnter(store))).toBeObservable('-a-#', values, thrown);
+        const expected = new TypeError(`the key selector threw for job ${JSON.stringify(b)}: no key on this job`, { cause: thrown });
+        m.expect(m.cold('-a-b|', values).pipe(barrierEnter(store))).toBeObservable('-a-#', values, expected);
       }),
     );
 

@@ -431,7 +431,9 @@ describe('concatMapByKey', () => {
     setFlagsFromString('--expose-gc');
     const gc = runInNewContext('typeof gc === "function" ? gc : undefined') as (() => void) | undefined;
 
-    it.skipIf(gc === undefined)('forgets a key once it has nothing queued or running (1M distinct keys)', () => {
+    it('forgets a key once it has nothing queued or running (1M distinct keys)', () => {
+      // setFlagsFromString exposes gc in a new context on every Node this runs on.
+      expect(gc).toBeTypeOf('function');
       const collect = gc as () => void;
       const heapAt = new Map<number, number>();
       const sample = (i: number) => {

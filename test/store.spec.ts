@@ -780,14 +780,18 @@ describe('BarrierStore errors', () => {
     expect((entry.error as Error).message).toBe(message);
   });
 
-  it('errors the entrance with the error a selector threw', () => {
+  it('errors the entrance with a TypeError naming the job when a selector throws, the thrown error as its cause', () => {
     const thrown = new Error('no id');
     const store = newStore(newScheduler(), {
       jobId: () => {
         throw thrown;
       },
     });
-    expect(new Entry(store).push(job('k', 1)).error).toBe(thrown);
+    const error = new Entry(store).push(job('k', 1)).error;
+    expect(error).toBeInstanceOf(TypeError);
+    expect((error as Error).message).toBe('the jobId selector threw for job {"key":"k","id":1}: no id');
+    expect((error as Error).cause).toBe(thrown);
+    expect(store.stats()).toMatchObject({ admitted: 0, held: 0, keys: 0 });
   });
 
   it("errors the entrance with IllegalJobSequenceError (at enter) when a job older than its key's failed job arrives", () => {
@@ -957,5 +961,61 @@ describe('BarrierStore shared by several pipelines', () => {
     second.end();
     expect(second.completed).toBe(true);
     expect(store.stats()).toMatchObject({ total: 0, keys: 0 });
+  });
+});
+
+describe('BarrierStore: entrances that close before their jobs finish', () => {
+  it('regression: an outcome of a closed entrance\'s job was counted against a later entrance, completing it early', () => {
+    const store = newStore(newScheduler());
+    const statuses = new Subject<JobStatus<Job>>();
+    // An executor in its own pipeline, outliving the first entrance.
+    const executor = statuses.pipe(barrierState(store)).subscribe();
+    const first = new Entry(store).push(job('x', 1));
+    first.close();
+    const second = new Entry(store).push(job('y', 1)).end();
+    expect(store.stats().keys).toBe(1); // tracked: an unknown outcome could be the orphan's
+    statuses.next({ job: job('x', 1), state: 'succeeded' });
+    expect(second.completed).toBe(false);
+    statuses.next({ job: job('y', 1), state: 'succeeded' });
+    expect(second.completed).toBe(true);
+    executor.unsubscribe();
+  });
+
+  it('forgets orphans once no operator is subscribed, so a new pipeline takes the untracked path again', () => {
+    const store = newStore(newScheduler());
+    new Entry(store).push(job('x', 1)).close();
+    const next = new Entry(store).push(job('z', 1));
+    expect(next.admitted).toEqual(['z#1']);
+    expect(store.stats()).toMatchObject({ admitted: 1, keys: 0 });
+  });
+});
+
+describe('BarrierStore events$: records deleted outside a sync', () => {
+  it('reports recordDeleted when unsubscribing leaves the barrier for a recorded job', () => {
+    const store = newStore(newScheduler(), { keyThreshold: 5 });
+    const events: BarrierStoreEvent<Job>['type'][] = [];
+    store.events$.subscribe((event) => events.push(event.type));
+    const entry = new Entry(store).push(job('k', 1));
+    expect(events).toEqual(['recordCreated', 'admitted']);
+    entry.close();
+    expect(events).toEqual(['recordCreated', 'admitted', 'recordDeleted']);
+    expect(store.barrier.size).toBe(0);
+  });
+
+  it('reports recordDeleted when the periodic prune deletes an idle key that was disabled', () => {
+    const scheduler = newScheduler();
+    const store = newStore(scheduler, { keyThreshold: 1, disabledDuration: 10, halfEnabledDuration: 10 });
+    const deleted: string[] = [];
+    store.events$.subscribe((event) => event.type === 'recordDeleted' && deleted.push(event.key));
+    const entry = new Entry(store).push(job('k', 1), job('k', 2));
+    expect(store.barrier.disabled('k')).toBe(true);
+    report(store, job('k', 1), 'succeeded');
+    report(store, job('k', 2), 'succeeded');
+    advanceTo(scheduler, 15);
+    expect(deleted).toEqual([]);
+    advanceTo(scheduler, 40);
+    expect(deleted).toEqual(['k']);
+    expect(store.barrier.size).toBe(0);
+    entry.close();
   });
 });
