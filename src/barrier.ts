@@ -5,7 +5,7 @@ import { JobIdSet } from './job-id-set.js';
 import { ABORTED, FAILED, JOB_STATES, stateCode, WAITING, type JobState, type StateCode } from './job-state.js';
 import { checkJobId, checkKey } from './validate.js';
 
-/** What {@link Barrier.enter} decided. Results may be shared and are frozen. */
+/** What {@link Barrier.enter} decided. Results may be shared, frozen objects: do not mutate them. */
 export interface EnterResult {
   /** Whether the job may go on now. */
   accepted: boolean;
@@ -13,7 +13,7 @@ export interface EnterResult {
   previousFailedJobId: number | undefined;
 }
 
-/** What {@link Barrier.wait} decided. Results may be shared and are frozen. */
+/** What {@link Barrier.wait} decided. Results may be shared, frozen objects: do not mutate them. */
 export interface WaitResult {
   /** Whether the job must wait (be handed back) instead of being sent. */
   wait: boolean;
@@ -109,20 +109,19 @@ export class Barrier {
   static fromSnapshot(snapshot: BarrierSnapshot, options?: BarrierOptions): Barrier {
     checkSnapshot(snapshot);
     const barrier = new Barrier(options);
+    const { keyThreshold, concurrencyLimit } = barrier.options;
     for (const r of snapshot.records) {
       const mode = MODE_NAMES.indexOf(r.mode) as Mode;
       const failed = r.failedJobId ?? undefined;
-      const entry: Entry =
-        mode === ENABLED && failed !== undefined && r.modeSince === 0 && r.concurrent === null && r.draining === null
-          ? failed
-          : new KeyRecord(
-              mode,
-              r.modeSince,
-              failed,
-              r.concurrent && JobIdSet.of(r.concurrent),
-              r.draining && JobIdSet.of(r.draining),
-            );
-      barrier.records.set(r.key, entry);
+      // Sets the new options do not keep would misfire: a running set under
+      // keyThreshold 0 would disable the key at its next enter, a draining
+      // set under concurrencyLimit 0 would reject every job of the key.
+      const concurrent = keyThreshold > 0 && r.concurrent !== null ? JobIdSet.of(r.concurrent) : null;
+      const draining = concurrencyLimit > 0 && r.draining !== null ? JobIdSet.of(r.draining) : null;
+      const record = new KeyRecord(mode, r.modeSince, failed, concurrent, draining);
+      if (record.inactive) continue;
+      const bare = mode === ENABLED && failed !== undefined && r.modeSince === 0 && concurrent === null && draining === null;
+      barrier.records.set(r.key, bare ? failed : record);
     }
     for (const command of snapshot.queue) barrier.enqueue(command.key, command.jobId, stateCode(command.state));
     return barrier;

@@ -837,13 +837,34 @@ describe('snapshots', () => {
   it('a snapshot is a copy: changing it changes neither the barrier nor what it was restored into', () => {
     const barrier = variedBarrier(() => 5);
     const snapshot = barrier.snapshot();
-    const restored = Barrier.fromSnapshot(snapshot);
+    const restored = Barrier.fromSnapshot(snapshot, { keyThreshold: 2, concurrencyLimit: 1 });
     const expected = barrier.snapshot();
     snapshot.records[0]!.failedJobId = 99;
     snapshot.records[1]!.concurrent!.push(42);
     snapshot.queue.length = 0;
     expect(barrier.snapshot()).toEqual(expected);
     expect(restored.snapshot()).toEqual(expected);
+  });
+
+  it('regression: restoring under keyThreshold 0 disabled every key with a running set at its next enter', () => {
+    const snapshot = variedBarrier(() => 5).snapshot();
+    const restored = Barrier.fromSnapshot(snapshot, { concurrencyLimit: 1 });
+    expect(restored.enter('running', 5)).toEqual({ accepted: true, previousFailedJobId: 5 });
+    expect(restored.disabled('running')).toBe(false);
+    expect(restored.snapshot().records.every((record) => record.concurrent === null)).toBe(true);
+  });
+
+  it('regression: restoring under concurrencyLimit 0 kept draining sets that rejected every job of the key', () => {
+    const barrier = new Barrier({ concurrencyLimit: 1 });
+    barrier.stateChanged('k', 1, 'failed');
+    barrier.stateChanged('k', 1, 'aborted');
+    barrier.sync();
+    expect(barrier.enter('k', 2)).toEqual({ accepted: true, previousFailedJobId: undefined });
+    const restored = Barrier.fromSnapshot(barrier.snapshot());
+    // The draining record is inactive without its set: nothing is restored.
+    expect(restored.size).toBe(0);
+    expect(restored.enter('k', 3)).toEqual({ accepted: true, previousFailedJobId: undefined });
+    expect(restored.enter('k', 4)).toEqual({ accepted: true, previousFailedJobId: undefined });
   });
 
   it('an empty barrier round-trips', () => {
