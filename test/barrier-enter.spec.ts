@@ -3,53 +3,16 @@ import { catchError, throwError, type Observable } from 'rxjs';
 import { describe, expect, it, vi } from 'vitest';
 import type { JobStatus } from '../src/index.js';
 import { barrierEnter } from '../src/operators/barrier-enter.js';
+import { DRAIN_LIMIT, HOLDS_BEHIND_A_FAILED_JOB, MANUAL_SYNC, NEVER_OVERTAKES, PAUSE_RESUME } from './diagrams.js';
 import { admissions, deliveryPipeline, describeError, job, newStore, type Job } from './support/barrier-pipeline.js';
+import { playPipeline } from './support/diagram-player.js';
 
 // Every diagram below runs the pipeline of reactive.md:
 //   source → barrierEnter → concatMapByKey(barrierWait → attempt → barrierState)
 // One character is one frame (1 ms of virtual time); each attempt takes 2
 // frames and reports the job's next scripted outcome; retryDelay is 5 frames
 // unless the test says otherwise. `admitted` is what barrierEnter emits.
-
-/** Canonical: a later job of a key waits for the key's failed job to be retried. */
-const HOLDS_BEHIND_A_FAILED_JOB = {
-  // a: k#1, fails once, then succeeds     b: k#2
-  source: '  -a--b|',
-  admitted: '-a------a-b-|',
-  // a fails at 3 and is re-admitted at 8 (3 + retryDelay 5); b arrives at 4,
-  // is held, and is released at 10, when a's success has been synced.
-};
-
-/** Canonical: a job never overtakes a held job of its own key; other keys flow. */
-const NEVER_OVERTAKES = {
-  // a: k#1, fails once, then succeeds     b: k#2     c: k#3     x: j#1
-  source: '  -a--bcx|',
-  admitted: '-a----x-a-(bc)|',
-};
-
-/** Canonical: with sync 'manual', nothing held is released until store.sync(). */
-const MANUAL_SYNC = {
-  // a: k#1, fails once, then succeeds     b: k#2     store.sync() at frame 15
-  source: '  -a--b|',
-  admitted: '-a------a------b-|',
-  // a's retry needs no sync (its failure was applied at once); its success
-  // is only queued at 10, so b waits for the sync at 15.
-};
-
-/** Canonical: after an abort, the drain limit lets one job of the key through at a time. */
-const DRAIN_LIMIT = {
-  // a: k#1, fails, then is aborted     b: k#2     c: k#3     concurrencyLimit 1
-  source: '  -a--bc|',
-  admitted: '-a------a-b-c-|',
-  // a is aborted at 10: b goes; c waits until b has succeeded (12).
-};
-
-/** Canonical: a paused key admits nothing until resumed; the entrance stays open meanwhile. */
-const PAUSE_RESUME = {
-  // a: k#1     b: k#2     x: j#1     store.pause('k') before, store.resume('k') at frame 8
-  source: '  -a-b-x|',
-  admitted: '-----x--(ab)|',
-};
+// The canonical diagrams live in ./diagrams.ts, drawn in docs/marbles/.
 
 const a = job('k', 1, 'fs');
 const b = job('k', 2);
@@ -80,35 +43,18 @@ describe('barrierEnter', () => {
   it(
     "holds a later job of a key while the key's failed job waits for its retry, and releases it after the retry succeeded",
     marbles((m) => {
-      const store = newStore(m.scheduler, { retryDelay: 5 });
-      const pipeline = deliveryPipeline(store, m.cold(HOLDS_BEHIND_A_FAILED_JOB.source, { a, b }), m.scheduler);
-      m.expect(pipeline.admitted$).toBeObservable(HOLDS_BEHIND_A_FAILED_JOB.admitted, { a, b });
-      m.expect(pipeline.settled$).toBeObservable('---f------s-(t|)', {
-        f: { job: a, state: 'failed' },
-        s: { job: a, state: 'succeeded' },
-        t: { job: b, state: 'succeeded' },
-      } as Record<string, JobStatus<Job>>);
+      playPipeline(m, HOLDS_BEHIND_A_FAILED_JOB);
     }),
   );
 
   it(
     'never lets a job overtake a held job of its own key, while other keys go on',
     marbles((m) => {
-      const store = newStore(m.scheduler, { retryDelay: 5 });
+      const { store } = playPipeline(m, NEVER_OVERTAKES);
       const reasons: string[] = [];
       store.events$.subscribe((event) => {
         if (event.type === 'held') reasons.push(`${event.key}#${event.jobId} ${event.reason}`);
       });
-      const values = { a, b, c, x };
-      const pipeline = deliveryPipeline(store, m.cold(NEVER_OVERTAKES.source, values), m.scheduler);
-      m.expect(pipeline.admitted$).toBeObservable(NEVER_OVERTAKES.admitted, values);
-      m.expect(pipeline.settled$.pipe(withDescribedError)).toBeObservable('---f----y-s-b-(c|)', {
-        f: { job: a, state: 'failed' },
-        y: { job: x, state: 'succeeded' },
-        s: { job: a, state: 'succeeded' },
-        b: { job: b, state: 'succeeded' },
-        c: { job: c, state: 'succeeded' },
-      } as Record<string, JobStatus<Job>>);
       m.flush();
       // b is rejected by the barrier; c, which the barrier alone would also
       // reject, is held because b is.
@@ -119,34 +65,17 @@ describe('barrierEnter', () => {
   it(
     'releases held jobs only when store.sync() is called, with sync: manual',
     marbles((m) => {
-      const store = newStore(m.scheduler, { retryDelay: 5, sync: 'manual' });
-      const pipeline = deliveryPipeline(store, m.cold(MANUAL_SYNC.source, { a, b }), m.scheduler);
-      m.expect(pipeline.admitted$).toBeObservable(MANUAL_SYNC.admitted, { a, b });
-      m.expect(pipeline.settled$).toBeObservable('---f------s------(t|)', {
-        f: { job: a, state: 'failed' },
-        s: { job: a, state: 'succeeded' },
-        t: { job: b, state: 'succeeded' },
-      } as Record<string, JobStatus<Job>>);
-      let queuedBeforeSync = -1;
-      m.scheduler.schedule(() => {
-        queuedBeforeSync = store.stats().queued;
-        expect(store.sync()).toBe(1);
-      }, 15);
+      const { calls } = playPipeline(m, MANUAL_SYNC);
       m.flush();
-      expect(queuedBeforeSync).toBe(1);
+      // One command (k#1 succeeded) was queued until the sync at 15 applied it.
+      expect(calls).toEqual([{ at: 15, call: 'sync', queuedBefore: 1, returned: 1 }]);
     }),
   );
 
   it(
     'lets one job of a key through at a time after an abort, with the drain limit (concurrencyLimit 1)',
     marbles((m) => {
-      const aborted = job('k', 1, 'fa');
-      const store = newStore(m.scheduler, { retryDelay: 5, concurrencyLimit: 1 });
-      m.expect(admissions(store, m.cold(DRAIN_LIMIT.source, { a: aborted, b, c }), m.scheduler)).toBeObservable(DRAIN_LIMIT.admitted, {
-        a: aborted,
-        b,
-        c,
-      });
+      playPipeline(m, DRAIN_LIMIT);
     }),
   );
 
@@ -166,11 +95,7 @@ describe('barrierEnter', () => {
   it(
     'admits nothing of a paused key until it is resumed, then releases its jobs in id order',
     marbles((m) => {
-      const values = { a: job('k', 1), b, x };
-      const store = newStore(m.scheduler);
-      store.pause('k');
-      m.expect(admissions(store, m.cold(PAUSE_RESUME.source, values), m.scheduler)).toBeObservable(PAUSE_RESUME.admitted, values);
-      m.scheduler.schedule(() => store.resume('k'), 8);
+      playPipeline(m, PAUSE_RESUME);
     }),
   );
 

@@ -4,31 +4,16 @@ import { describe, expect, it } from 'vitest';
 import type { BarrierStoreEvent, JobState, JobStatus } from '../src/index.js';
 import { barrierEnter } from '../src/operators/barrier-enter.js';
 import { barrierState } from '../src/operators/barrier-state.js';
+import { DEFAULT_RETRY_DELAY, RETRIED_BEFORE_LATER_JOBS } from './diagrams.js';
 import { admissions, deliveryPipeline, describeError, job, newStore, type Job } from './support/barrier-pipeline.js';
+import { playPipeline } from './support/diagram-player.js';
 
 // The diagrams run the pipeline of reactive.md:
 //   source → barrierEnter → concatMapByKey(barrierWait → attempt → barrierState)
 // One character is one frame; each attempt takes 2 frames. `admitted` is what
 // barrierEnter emits, `settled` what barrierState passes on (f failed,
-// s succeeded, t the later job succeeded).
-
-/** Canonical: a failed job is retried after its retry delay, before the later jobs of its key. */
-const RETRIED_BEFORE_LATER_JOBS = {
-  // a: k#1, fails twice, then succeeds     b: k#2     retryDelay: (attempt) => 3 * attempt
-  source: '  -a--b|',
-  admitted: '-a----a-------a-b-|',
-  settled: ' ---f----f-------s-(t|)',
-  // a fails at 3 (retried 3 later, at 6) and at 8 (retried 6 later, at 14);
-  // b waits until a has succeeded.
-};
-
-/** Canonical: the default retry delay backs off from 100 ms. */
-const DEFAULT_RETRY_DELAY = {
-  // a: k#1, fails once, then succeeds     b: k#2
-  source: '  -a--b|',
-  admitted: '-a 101ms a-b-|',
-  // a fails at 3 and is re-admitted 100 ms later, at 103.
-};
+// s succeeded, t the later job succeeded). The canonical diagrams live in
+// ./diagrams.ts, drawn in docs/marbles/.
 
 const a = job('k', 1, 'fs');
 const b = job('k', 2);
@@ -56,26 +41,14 @@ describe('barrierState', () => {
   it(
     'retries a failed job after the retry delay, before the later jobs of its key',
     marbles((m) => {
-      const store = newStore(m.scheduler, { retryDelay: (attempt) => 3 * attempt });
-      const values = { a: job('k', 1, 'ffs'), b };
-      const pipeline = deliveryPipeline(store, m.cold(RETRIED_BEFORE_LATER_JOBS.source, values), m.scheduler);
-      m.expect(pipeline.admitted$).toBeObservable(RETRIED_BEFORE_LATER_JOBS.admitted, values);
-      m.expect(pipeline.settled$).toBeObservable(RETRIED_BEFORE_LATER_JOBS.settled, {
-        f: status(values.a, 'failed'),
-        s: status(values.a, 'succeeded'),
-        t: status(b, 'succeeded'),
-      });
+      playPipeline(m, RETRIED_BEFORE_LATER_JOBS);
     }),
   );
 
   it(
     'retries after the default retry delay, 100 ms for the first failure',
     marbles((m) => {
-      const store = newStore(m.scheduler);
-      m.expect(admissions(store, m.cold(DEFAULT_RETRY_DELAY.source, { a, b }), m.scheduler)).toBeObservable(DEFAULT_RETRY_DELAY.admitted, {
-        a,
-        b,
-      });
+      playPipeline(m, DEFAULT_RETRY_DELAY);
     }),
   );
 

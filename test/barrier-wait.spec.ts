@@ -1,25 +1,16 @@
 import { marbles } from 'rxjs-marbles';
-import { catchError, filter, map, throwError, type Observable } from 'rxjs';
+import { catchError, map, throwError, type Observable } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import { barrierWait } from '../src/operators/barrier-wait.js';
+import { DIVERTS_AND_READMITS } from './diagrams.js';
 import { deliveryPipeline, describeError, job, newStore } from './support/barrier-pipeline.js';
+import { playPipeline } from './support/diagram-player.js';
 
 // The diagrams run the pipeline of reactive.md:
 //   source → barrierEnter → concatMapByKey(barrierWait → attempt → barrierState)
 // One character is one frame; each attempt takes 2 frames; retryDelay is 5.
 // `admitted` is what barrierEnter emits, `sent` what barrierWait lets through.
-
-/** Canonical: a job admitted before its key's earlier job failed is diverted, then re-admitted. */
-const DIVERTS_AND_READMITS = {
-  // a: k#1, fails once, then succeeds     b: k#2     (both admitted at 1)
-  source: '  -(ab)|',
-  admitted: '-(ab)---a-b-|',
-  sent: '    -a------a-b-|',
-  waiting: ' ---b',
-  // b reaches barrierWait at 3, right after a failed: it is reported
-  // `waiting` and handed back; the entrance re-emits it at 10, after a's
-  // retry succeeded.
-};
+// The canonical diagrams live in ./diagrams.ts, drawn in docs/marbles/.
 
 const a = job('k', 1, 'fs');
 const b = job('k', 2);
@@ -43,17 +34,7 @@ describe('barrierWait', () => {
   it(
     "diverts a job whose key's earlier job failed after it was admitted, reports it waiting, and re-admits it after that job succeeded",
     marbles((m) => {
-      const store = newStore(m.scheduler, { retryDelay: 5 });
-      const pipeline = deliveryPipeline(store, m.cold(DIVERTS_AND_READMITS.source, { a, b }), m.scheduler);
-      m.expect(store.events$.pipe(filter((event) => event.type === 'waiting'), map((event) => (event.type === 'waiting' ? event.job : undefined))))
-        .toBeObservable(DIVERTS_AND_READMITS.waiting, { b });
-      m.expect(pipeline.admitted$).toBeObservable(DIVERTS_AND_READMITS.admitted, { a, b });
-      m.expect(pipeline.sent$).toBeObservable(DIVERTS_AND_READMITS.sent, { a, b });
-      m.expect(pipeline.settled$).toBeObservable('---f------s-(t|)', {
-        f: { job: a, state: 'failed' },
-        s: { job: a, state: 'succeeded' },
-        t: { job: b, state: 'succeeded' },
-      });
+      playPipeline(m, DIVERTS_AND_READMITS);
     }),
   );
 

@@ -7,6 +7,8 @@ import { marbles } from 'rxjs-marbles';
 import type { Context } from 'rxjs-marbles';
 import { describe, expect, it } from 'vitest';
 import { concatMapByKey } from '../src/operators/concat-map-by-key.js';
+import { PER_KEY_SERIAL_GLOBAL_BOUND } from './diagrams.js';
+import { playConcatMapByKey } from './support/diagram-player.js';
 
 // In the diagrams one character is one frame. Values are letters and each
 // inner emits its value, so the output diagram shows which inner emitted when.
@@ -62,14 +64,7 @@ describe('concatMapByKey', () => {
     it(
       'when a slot frees, starts the value that arrived first among keys with nothing running',
       marbles((m) => {
-        // concurrency 2. b (key A, arrived at 3) waits for a; p (arrived at 4)
-        // waits for a slot. When a ends at 5, b is older than p, so b goes
-        // first, although p was ready before key A was.
-        const inner = inners(m, { a: '---v|', x: '--------v|', b: '-v|', p: '-v|' });
-        const source = m.cold('-axbp-----|');
-        m.expect(source.pipe(concatMapByKey(keyOf, inner, 2))).toBeObservable('----a-b-p-x|');
-        m.expect(inner('b')).toHaveSubscriptions('-----^-!');
-        m.expect(inner('p')).toHaveSubscriptions('-------^-!');
+        playConcatMapByKey(m, PER_KEY_SERIAL_GLOBAL_BOUND);
       }),
     );
 

@@ -14,6 +14,8 @@ import {
   type DeliveryOutcome,
   type OrderedDeliveryOptions,
 } from '../src/operators/ordered-delivery.js';
+import { ABORTS_AFTER_MAX_ATTEMPTS, DELIVERY_RETRY_HOLD_RELEASE, FAILING_KEY_DOES_NOT_DELAY_OTHERS } from './diagrams.js';
+import { playOrderedDelivery } from './support/diagram-player.js';
 
 interface Job {
   key: string;
@@ -134,17 +136,7 @@ describe('orderedDelivery: scheduling', () => {
 
 describe('orderedDelivery: failures and retries', () => {
   it('holds a key\'s later jobs while its failed job waits for a retry', marbles((m) => {
-    const store = newStore(m.scheduler);
-    const jobs = m.cold('(ab)|', { a: a1, b: a2 });
-    const { deliver, colds, unexpected } = scripted(m, {
-      a1: ['-f', '-(s|)'],
-      a2: ['-(s|)'],
-    });
-
-    m.expect(jobs.pipe(orderedDelivery(store, { deliver, retryDelay: 3 }))).toBeObservable('-----A(B|)', {
-      A: result(a1, 'succeeded', 2),
-      B: result(a2, 'succeeded', 1),
-    });
+    const { colds, unexpected } = playOrderedDelivery(m, DELIVERY_RETRY_HOLD_RELEASE);
     m.expect(colds.a1![0]!).toHaveSubscriptions('^!');
     m.expect(colds.a1![1]!).toHaveSubscriptions('----^!');
     m.expect(colds.a2![0]!).toHaveSubscriptions('-----^!');
@@ -153,19 +145,7 @@ describe('orderedDelivery: failures and retries', () => {
   }));
 
   it('a failing key does not delay other keys', marbles((m) => {
-    const store = newStore(m.scheduler);
-    const jobs = m.cold('(abc)|', { a: a1, b: b1, c: b2 });
-    const { deliver, colds, unexpected } = scripted(m, {
-      a1: ['-f', '-f', '-(s|)'],
-      b1: ['--(s|)'],
-      b2: ['--(s|)'],
-    });
-
-    m.expect(jobs.pipe(orderedDelivery(store, { deliver, concurrency: 2, retryDelay: 3 }))).toBeObservable('--B-C----(A|)', {
-      A: result(a1, 'succeeded', 3),
-      B: result(b1, 'succeeded', 1),
-      C: result(b2, 'succeeded', 1),
-    });
+    const { colds, unexpected } = playOrderedDelivery(m, FAILING_KEY_DOES_NOT_DELAY_OTHERS);
     m.expect(colds.b1![0]!).toHaveSubscriptions('^-!');
     m.expect(colds.b2![0]!).toHaveSubscriptions('--^-!');
     m.expect(colds.a1![2]!).toHaveSubscriptions('--------^!');
@@ -232,22 +212,7 @@ describe('orderedDelivery: failures and retries', () => {
   }));
 
   it('the failed attempt numbered maxAttempts aborts the job, keeping its error', marbles((m) => {
-    const store = newStore(m.scheduler);
-    const jobs = m.cold('(ab)|', { a: a1, b: a2 });
-    const { deliver, colds, errors, calls } = scripted(m, {
-      a1: ['-#', '-#', '-#', '-(s|)'],
-      a2: ['-(s|)'],
-    });
-    const results: DeliveryResult<Job>[] = [];
-
-    const delivered = jobs.pipe(
-      orderedDelivery(store, { deliver, maxAttempts: 3, retryDelay: 1 }),
-      tap((value) => results.push(value)),
-    );
-    m.expect(delivered).toBeObservable('-----A(B|)', {
-      A: result(a1, 'aborted', 3, errors.a1![2]),
-      B: result(a2, 'succeeded', 1),
-    });
+    const { store, colds, errors, calls, results } = playOrderedDelivery(m, ABORTS_AFTER_MAX_ATTEMPTS);
     m.expect(colds.a1![3]!).toHaveSubscriptions([]);
     m.flush();
     expect(results[0]!.error).toBe(errors.a1![2]);

@@ -3,6 +3,8 @@ import { concatMap, from, map, tap, timer, VirtualTimeScheduler, type Observable
 import { describe, expect, it, vi } from 'vitest';
 import { BarrierStore, HeldJobsOverflowError, type BarrierStoreOptions, type DeliveryResult } from '../src/index.js';
 import { orderedDelivery, type DeliveryOutcome } from '../src/operators/ordered-delivery.js';
+import { OVERFLOW_TO_CALLBACK } from './diagrams.js';
+import { playOrderedDelivery } from './support/diagram-player.js';
 
 interface Job {
   key: string;
@@ -23,28 +25,10 @@ function result(value: Job, attempts: number): DeliveryResult<Job> {
 
 describe('maxHeldPerKey', () => {
   it('hands the newest job over the bound to onOverflow', marbles((m) => {
-    const overflowed: string[] = [];
-    const store = newStore({
-      scheduler: m.scheduler,
-      maxHeldPerKey: 2,
-      onOverflow: (value) => overflowed.push(`a${value.id}@${m.scheduler.now()}`),
-    });
     // a1 fails; a2 is handed back to wait behind it, a3 is held behind a2,
     // a4 and a5 find two jobs held and overflow.
-    const jobs = m.cold('(ab)cde|', { a: a1, b: a2, c: a3, d: a4, e: a5 });
-    const deliveries: Record<number, Observable<DeliveryOutcome>[]> = {
-      1: [m.cold('-f', OUTCOMES), m.cold('-(s|)', OUTCOMES)],
-      2: [m.cold('-(s|)', OUTCOMES)],
-      3: [m.cold('-(s|)', OUTCOMES)],
-    };
-    const expected = '------------AB(C|)';
-
-    m.expect(jobs.pipe(orderedDelivery(store, { deliver: (value, attempt) => deliveries[value.id]![attempt - 1]!, retryDelay: 10 }))).toBeObservable(
-      expected,
-      { A: result(a1, 2), B: result(a2, 1), C: result(a3, 1) },
-    );
+    const { store } = playOrderedDelivery(m, OVERFLOW_TO_CALLBACK);
     m.flush();
-    expect(overflowed).toEqual(['a4@5', 'a5@6']);
     expect(store.stats()).toMatchObject({ held: 0, retrying: 0, admitted: 0, total: 0, keys: 0 });
   }));
 

@@ -1,0 +1,56 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
+import { marbles } from 'rxjs-marbles';
+import { describe, expect, it } from 'vitest';
+import { MARBLES_DIR, marbleFiles } from '../scripts/marbles.js';
+import * as diagrams from './diagrams.js';
+import { DIAGRAMS, type MarbleDiagram } from './diagrams.js';
+import { playDiagram } from './support/diagram-player.js';
+
+// The pictures in docs/marbles/ and the text marbles in the guides are drawn
+// from test/diagrams.ts. These tests keep all three in step with behaviour:
+// each diagram plays as drawn, a marble spec names the behaviour it shows,
+// and what is committed is what the generator makes of it today.
+
+const ROOT = resolve(import.meta.dirname, '..');
+const TEST_DIR = join(ROOT, 'test');
+
+/** Each diagram with the name it is exported under. */
+const EXPORTED: [string, MarbleDiagram][] = Object.entries(diagrams).filter((entry): entry is [string, MarbleDiagram] =>
+  DIAGRAMS.includes(entry[1] as MarbleDiagram),
+);
+
+const specSources = readdirSync(TEST_DIR)
+  .filter((name) => name.endsWith('.spec.ts') && name !== basename(import.meta.filename))
+  .map((name) => ({ name, text: readFileSync(join(TEST_DIR, name), 'utf8') }));
+
+describe('marble diagrams', () => {
+  it('every exported diagram is listed in DIAGRAMS once, under a file name matching its export', () => {
+    expect(EXPORTED.map(([, diagram]) => diagram)).toEqual(DIAGRAMS);
+    for (const [exportName, diagram] of EXPORTED) expect(diagram.name).toBe(exportName.toLowerCase().replace(/_/g, '-'));
+  });
+
+  describe.each(EXPORTED.map(([exportName, diagram]) => ({ exportName, diagram })))('$exportName', ({ exportName, diagram }) => {
+    it('plays as drawn', marbles((m) => playDiagram(m, diagram)));
+
+    it('is played by a marble spec, in the test that names the behaviour', () => {
+      const call = new RegExp(`play\\w*\\(m, ${exportName}\\)`);
+      expect(specSources.filter((spec) => call.test(spec.text)).map((spec) => spec.name)).not.toEqual([]);
+    });
+  });
+
+  it('the committed pictures and their swirly sources are up to date (npm run docs:marbles)', () => {
+    const files = marbleFiles();
+    for (const file of files) {
+      let committed: string | undefined;
+      try {
+        committed = readFileSync(file.path, 'utf8');
+      } catch {
+        committed = undefined;
+      }
+      expect(committed === file.content, `${file.path} is out of date: run npm run docs:marbles`).toBe(true);
+    }
+    const stray = readdirSync(MARBLES_DIR).filter((name) => !files.some((file) => basename(file.path) === name));
+    expect(stray, 'files in docs/marbles that no diagram makes').toEqual([]);
+  });
+});
