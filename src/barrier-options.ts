@@ -44,8 +44,9 @@ export interface BarrierOptions {
    */
   halfEnabledDuration?: number;
   /**
-   * Called at `enter` (for a key with a record) and when a job fails: when it
-   * returns `true`, ordering is switched off for that key now.
+   * Called at `enter` (for every key when `keyThreshold > 0`, else for a key
+   * with a record) and when a job fails: when it returns `true`, ordering is
+   * switched off for that key now.
    * @default undefined (ordering on for every key)
    * @example new Barrier({ orderingDisabled: (key) => key.startsWith('bulk:') })
    */

@@ -322,8 +322,10 @@ export class Barrier {
   }
 
   /**
-   * Whether ordering is switched off for the key right now (by
-   * `keyThreshold` or `orderingDisabled`). Changes nothing.
+   * Whether the key's mode, as last set, is `disabled` (by `keyThreshold`
+   * or `orderingDisabled`). Time-driven changes happen only at `enter` and
+   * `prune`, so a key whose `disabledDuration` has passed still reads
+   * `true` until then. Changes nothing.
    *
    * @example
    * if (barrier.disabled('hot-user')) metrics.disabledKeys.inc();

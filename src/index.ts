@@ -1,3 +1,10 @@
+/**
+ * Per-key, in-order delivery with hold-on-failure: the synchronous
+ * {@link Barrier}, the {@link BarrierStore} the operators share, and
+ * {@link pull} for backpressured sources.
+ *
+ * @module rx-barrier
+ */
 export { Barrier } from './barrier.js';
 export type { EnterResult, WaitResult } from './barrier.js';
 export { BARRIER_DEFAULTS } from './barrier-options.js';

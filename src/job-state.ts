@@ -32,7 +32,12 @@ export function stateCode(state: unknown, context = ''): StateCode {
   }
 }
 
-/** Whether `state` is a {@link JobState}. */
+/**
+ * Whether `state` is a {@link JobState}.
+ *
+ * @example
+ * if (!isJobState(row.status)) throw new Error(`bad status ${row.status}`);
+ */
 export function isJobState(state: unknown): state is JobState {
   return state === 'succeeded' || state === 'failed' || state === 'aborted' || state === 'waiting' || state === 'filtered';
 }

@@ -9,6 +9,10 @@ export type RetryDelay = number | ((attempt: number) => number);
 /**
  * The default retry delay: exponential backoff from 100 ms, doubling with
  * each failed attempt, capped at 30 s (100, 200, 400, … 30 000).
+ *
+ * @example
+ * // the default, slowed down tenfold
+ * new BarrierStore({ key, jobId, retryDelay: (attempt) => 10 * DEFAULT_RETRY_DELAY(attempt) });
  */
 export const DEFAULT_RETRY_DELAY = (attempt: number): number => Math.min(100 * 2 ** (attempt - 1), 30_000);
 

@@ -54,7 +54,9 @@ export class BarrierStore<T> {
   /** The one entrance that may have untracked jobs (see `Entrance.untracked`). */
   private untrackedOwner: Entrance<T> | undefined;
   /** Untracked jobs of entrances closed before their outcome came back. */
-  private orphaned = 0;
+  private orphanedUntracked = 0;
+  /** Tracked jobs of entrances closed before their outcome came back, by key. */
+  private readonly orphanedTickets = new Map<string, number[]>();
   private attachments = 0;
   private heldCount = 0;
   private retryingCount = 0;
@@ -232,7 +234,7 @@ export class BarrierStore<T> {
       // Hot path: nothing recorded and one entrance, so nothing to remember
       // but a count.
       // With orphans about, an unknown outcome must be theirs: track new jobs.
-      if (result === ACCEPTED && this.entrances.size === 1 && this.orphaned === 0) {
+      if (result === ACCEPTED && this.entrances.size === 1 && this.orphanedUntracked === 0) {
         entrance.untracked++;
         this.untrackedOwner = entrance;
         this.admittedCount++;
@@ -303,7 +305,9 @@ export class BarrierStore<T> {
           this.admittedCount--;
           entrance.tickets--;
           // An executor in another pipeline may still report its outcome.
-          this.orphaned++;
+          const orphans = this.orphanedTickets.get(key);
+          if (orphans === undefined) this.orphanedTickets.set(key, [ticket.id]);
+          else orphans.push(ticket.id);
           touched.push(key);
         }
         this.dropIfIdle(key, state);
@@ -312,7 +316,7 @@ export class BarrierStore<T> {
     if (entrance.untracked > 0) {
       // The barrier recorded nothing for them, so there is nothing to leave;
       // their outcomes may still arrive from an executor elsewhere.
-      this.orphaned += entrance.untracked;
+      this.orphanedUntracked += entrance.untracked;
       this.admittedCount -= entrance.untracked;
       entrance.untracked = 0;
     }
@@ -384,7 +388,7 @@ export class BarrierStore<T> {
       entrance.untracked--;
       this.admittedCount--;
     } else {
-      this.orphaned--;
+      this.forgetOrphan(key, id);
     }
     if (this.heldCount + this.retryingCount + this.admittedCount <= this.lowWaterMark) this.updatePressure();
     if (this.events.observed) {
@@ -413,7 +417,8 @@ export class BarrierStore<T> {
   private detach(): void {
     if (--this.attachments > 0) return;
     // No operator is left that could report an orphan's outcome.
-    this.orphaned = 0;
+    this.orphanedUntracked = 0;
+    this.orphanedTickets.clear();
     // Nobody is left to run the scheduled work: sync now so the barrier is
     // clean, and stop pruning.
     if (this.syncAction !== undefined) this.sync();
@@ -494,8 +499,12 @@ export class BarrierStore<T> {
 
   /** The entrance an untracked admitted job belongs to; throws for a job never admitted. */
   private untrackedEntrance(key: string, id: number, job: T): Entrance<T> | undefined {
+    // A known orphan first: crediting it to the owner would complete the
+    // owner early and later drop one of its own jobs as an orphan.
+    if (this.orphanedTickets.get(key)?.includes(id) === true) return undefined;
     if (this.untrackedOwner !== undefined && this.untrackedOwner.untracked > 0) return this.untrackedOwner;
-    if (this.orphaned > 0) return undefined;
+    // Anonymous orphans exist only while no entrance has untracked jobs.
+    if (this.orphanedUntracked > 0) return undefined;
     throw new Error(
       `job ${id} of key ${JSON.stringify(key)} (${describeValue(job)}) is not admitted in this store: ` +
         `it did not pass barrierEnter, or its outcome was already reported`,
@@ -513,13 +522,24 @@ export class BarrierStore<T> {
     if (entrance === undefined) {
       // Its entrance is gone: the job is dropped with it (the barrier keeps
       // a failed record, as after any unsubscribe).
-      this.orphaned--;
+      this.forgetOrphan(key, id);
       return { job, key, id, entrance: CLOSED_ENTRANCE as Entrance<T>, failures: 0 };
     }
     entrance.untracked--;
     entrance.tickets++;
     this.admittedCount--;
     return { job, key, id, entrance, failures: 0 };
+  }
+
+  private forgetOrphan(key: string, id: number): void {
+    const orphans = this.orphanedTickets.get(key);
+    const index = orphans === undefined ? -1 : orphans.indexOf(id);
+    if (index < 0) {
+      this.orphanedUntracked--;
+      return;
+    }
+    orphans!.splice(index, 1);
+    if (orphans!.length === 0) this.orphanedTickets.delete(key);
   }
 
   private handBack(ticket: Ticket<T>, reason: 'waiting'): void {

@@ -623,7 +623,7 @@ describe('orderedDelivery: options', () => {
 
   it.each([0, -1, 1.5, NaN])('rejects concurrency %s when called, not only once piped', (concurrency) => {
     expect(() => orderedDelivery(store, { deliver, concurrency })).toThrow(RangeError);
-    expect(() => orderedDelivery(store, { deliver, concurrency })).toThrow(/concurrency/);
+    expect(() => orderedDelivery(store, { deliver, concurrency })).toThrow(/^option concurrency must be a positive integer or Infinity, got /);
   });
 
   it.each([

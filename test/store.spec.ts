@@ -1019,3 +1019,27 @@ describe('BarrierStore events$: records deleted outside a sync', () => {
     entry.close();
   });
 });
+
+describe('BarrierStore: orphans of a closed entrance beside a live untracked one', () => {
+  it("regression: a closed entrance's tracked job was credited to the live entrance, which completed early and dropped its own failed job", () => {
+    const scheduler = newScheduler();
+    const store = newStore(scheduler, { retryDelay: 5 });
+    const statuses = new Subject<JobStatus<Job>>();
+    const executor = statuses.pipe(barrierState(store)).subscribe();
+    const live = new Entry(store).push(job('a', 1)); // alone: untracked
+    const closing = new Entry(store).push(job('b', 1)); // two entrances: tracked
+    closing.close();
+    live.end();
+    statuses.next({ job: job('b', 1), state: 'succeeded' });
+    expect(live.completed).toBe(false);
+    statuses.next({ job: job('a', 1), state: 'failed' });
+    expect(store.stats().retrying).toBe(1);
+    advanceTo(scheduler, 10);
+    expect(live.admitted).toEqual(['a#1', 'a#1']); // retried through its own entrance
+    statuses.next({ job: job('a', 1), state: 'succeeded' });
+    advanceTo(scheduler, 11);
+    expect(live.completed).toBe(true);
+    expect(store.barrier.size).toBe(0);
+    executor.unsubscribe();
+  });
+});

@@ -1,3 +1,9 @@
+/**
+ * The RxJS operators: `barrierEnter`, `barrierWait`, `barrierState`,
+ * `concatMapByKey` and the composed `orderedDelivery`.
+ *
+ * @module rx-barrier/operators
+ */
 export { concatMapByKey } from './concat-map-by-key.js';
 export { barrierEnter } from './barrier-enter.js';
 export { barrierWait } from './barrier-wait.js';

@@ -70,6 +70,9 @@ export function orderedDelivery<T>(
   }
   const { deliver, concurrency = ORDERED_DELIVERY_DEFAULTS.concurrency, maxAttempts = ORDERED_DELIVERY_DEFAULTS.maxAttempts } = options;
   if (typeof deliver !== 'function') throw new TypeError(`option deliver must be a function, got ${describeValue(deliver)}`);
+  if (concurrency !== Infinity && (!Number.isSafeInteger(concurrency) || concurrency < 1)) {
+    throw new RangeError(`option concurrency must be a positive integer or Infinity, got ${describeValue(concurrency)}`);
+  }
   if (maxAttempts !== Infinity && (!Number.isSafeInteger(maxAttempts) || maxAttempts < 1)) {
     throw new RangeError(`option maxAttempts must be a positive integer or Infinity, got ${describeValue(maxAttempts)}`);
   }
@@ -148,7 +151,6 @@ export function orderedDelivery<T>(
       return subscription;
     });
 
-  // Built now, so an invalid concurrency throws here with the other options.
   const runByKey = concatMapByKey((job: T) => store.keyOf(job), attempt, concurrency);
   return (source) => source.pipe(barrierEnter(store), runByKey);
 }
