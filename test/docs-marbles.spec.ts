@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { marbles } from 'rxjs-marbles';
 import { describe, expect, it } from 'vitest';
-import { MARBLES_DIR, marbleFiles } from '../scripts/marbles.js';
+import { MARBLES_DIR, marbleFiles, textMarble } from '../scripts/marbles.js';
 import * as diagrams from './diagrams.js';
 import { DIAGRAMS, type MarbleDiagram } from './diagrams.js';
 import { playDiagram } from './support/diagram-player.js';
@@ -14,6 +14,7 @@ import { playDiagram } from './support/diagram-player.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const TEST_DIR = join(ROOT, 'test');
+const GUIDES = ['docs/operators.md', 'docs/delivery.md'];
 
 /** Each diagram with the name it is exported under. */
 const EXPORTED: [string, MarbleDiagram][] = Object.entries(diagrams).filter((entry): entry is [string, MarbleDiagram] =>
@@ -36,6 +37,15 @@ describe('marble diagrams', () => {
     it('is played by a marble spec, in the test that names the behaviour', () => {
       const call = new RegExp(`play\\w*\\(m, ${exportName}\\)`);
       expect(specSources.filter((spec) => call.test(spec.text)).map((spec) => spec.name)).not.toEqual([]);
+    });
+
+    it('is shown in a guide as text, with its picture', () => {
+      const guides = GUIDES.filter((path) => readFileSync(join(ROOT, path), 'utf8').includes(textMarble(diagram)));
+      expect(guides, `no guide shows the text marble of ${diagram.name}:\n${textMarble(diagram)}`).not.toEqual([]);
+      if (diagram.picture !== false) {
+        const text = readFileSync(join(ROOT, guides[0]!), 'utf8');
+        expect(text).toContain(`(marbles/${diagram.name}.svg)`);
+      }
     });
   });
 
