@@ -344,7 +344,7 @@ interface SwirlyMessage {
   styles?: Record<string, unknown>;
 }
 
-/** The diagram as the docs show it in text: each stream's marbles under a title, then the legend. */
+/** The diagram as the docs show it in text: each stream's marbles after its title, then the legend and the notes. */
 export function textMarble(diagram: MarbleDiagram): string {
   const streams: [string, string][] = [];
   const legend: string[] = [...diagram.legend];
@@ -379,7 +379,7 @@ export function textMarble(diagram: MarbleDiagram): string {
       break;
   }
   const width = Math.max(...streams.map(([title]) => title.length)) + 2;
-  return [...streams.map(([title, marbles]) => title.padEnd(width) + marbles), '', ...legend.map((line) => `${line}`)].join('\n');
+  return [...streams.map(([title, marbles]) => title.padEnd(width) + marbles), '', ...legend, '', ...diagram.notes].join('\n');
 }
 
 /** Every file `npm run docs:marbles` writes, relative to the repository, with its content. */

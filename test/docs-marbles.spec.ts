@@ -1,5 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs';
-import { basename, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { marbles } from 'rxjs-marbles';
 import { describe, expect, it } from 'vitest';
 import { MARBLES_DIR, marbleFiles, textMarble } from '../scripts/marbles.js';
@@ -12,7 +13,8 @@ import { playDiagram } from './support/diagram-player.js';
 // each diagram plays as drawn, a marble spec names the behaviour it shows,
 // and what is committed is what the generator makes of it today.
 
-const ROOT = resolve(import.meta.dirname, '..');
+const THIS_FILE = fileURLToPath(import.meta.url);
+const ROOT = resolve(dirname(THIS_FILE), '..');
 const TEST_DIR = join(ROOT, 'test');
 const GUIDES = ['docs/operators.md', 'docs/delivery.md'];
 
@@ -22,7 +24,7 @@ const EXPORTED: [string, MarbleDiagram][] = Object.entries(diagrams).filter((ent
 );
 
 const specSources = readdirSync(TEST_DIR)
-  .filter((name) => name.endsWith('.spec.ts') && name !== basename(import.meta.filename))
+  .filter((name) => name.endsWith('.spec.ts') && name !== basename(THIS_FILE))
   .map((name) => ({ name, text: readFileSync(join(TEST_DIR, name), 'utf8') }));
 
 describe('marble diagrams', () => {
