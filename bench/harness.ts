@@ -1,0 +1,223 @@
+/**
+ * The measuring machinery shared by the suites: options, result rows, a
+ * timing loop (median of several whole-workload runs), heap helpers, and
+ * running one measurement in a fresh child process.
+ *
+ * Why not mitata for everything: the workloads here are whole loops of a
+ * million jobs with state carried between jobs (a barrier, a sync every
+ * hundred jobs), so one timed call per run, with the barrier set up outside
+ * the timing, is simpler to control and to explain than a per-iteration
+ * micro-benchmark.
+ */
+import { fork } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+export interface BenchOptions {
+  /** Fewer and shorter runs: a smoke test of the suite, not a measurement. */
+  readonly quick: boolean;
+  /** Timed runs per workload (the median is reported). */
+  readonly runs: number;
+  /** Untimed warm-up runs per workload. */
+  readonly warmup: number;
+  /** Jobs per run. */
+  readonly jobs: number;
+  /** Distinct keys in the retained-memory workload. */
+  readonly memoryKeys: number;
+  /** Jobs in the allocation check. */
+  readonly allocationJobs: number;
+  /** Run every measurement in this process instead of a fresh child each. */
+  readonly inline: boolean;
+}
+
+export const FULL: Omit<BenchOptions, 'inline'> = {
+  quick: false,
+  runs: 7,
+  warmup: 2,
+  jobs: 1_000_000,
+  memoryKeys: 1_000_000,
+  allocationJobs: 10_000_000,
+};
+
+export const QUICK: Omit<BenchOptions, 'inline'> = {
+  quick: true,
+  runs: 3,
+  warmup: 1,
+  jobs: 200_000,
+  memoryKeys: 200_000,
+  allocationJobs: 2_000_000,
+};
+
+/** One line of a suite's result table. Absent fields print as blanks. */
+export interface Row {
+  workload: string;
+  /** Median ns per job over the timed runs. */
+  nsPerJob?: number;
+  /** Fastest and slowest run, ns per job. */
+  spread?: readonly [number, number];
+  /** `nsPerJob` divided by the floor named in `ratioTo`. */
+  ratio?: number;
+  ratioTo?: string;
+  bytesPerKey?: number;
+  /** Free text, e.g. the allocation check's figures. */
+  note?: string;
+  target?: string;
+  /** Undefined when the row has no target (floors, informational rows). */
+  pass?: boolean;
+}
+
+/** What a task measured, sent from a child process back as JSON. */
+export interface Measurement {
+  /** ns per job of each timed run, in run order. */
+  runs?: number[];
+  bytesPerKey?: number;
+  /** Minor (scavenge) and major GCs seen during the allocation check. */
+  minorGcs?: number;
+  majorGcs?: number;
+  /** Estimated bytes allocated per job (heap growth between GCs). */
+  bytesPerJob?: number;
+  /** Anything else worth printing. */
+  note?: string;
+}
+
+export type Task = (options: BenchOptions) => Measurement | Promise<Measurement>;
+
+/** A suite: named tasks (each can run alone in a child) and `run` building its rows. */
+export interface Suite {
+  readonly name: string;
+  readonly title: string;
+  /** How to read the suite's table, printed under it in RESULTS.md. */
+  readonly notes?: readonly string[];
+  run(options: BenchOptions): Promise<Row[]>;
+}
+
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+export function gcNow(): void {
+  if (globalThis.gc === undefined) throw new Error('run with node --expose-gc (npm run bench does)');
+  globalThis.gc();
+  globalThis.gc();
+}
+
+/**
+ * Times `body` on a fresh `setup()` per run: `warmup` untimed runs, then
+ * `runs` timed ones, each after a full GC so that one run's garbage is not
+ * collected on the next one's clock. Returns ns per job for each timed run.
+ * `check` sees each run's state and result afterwards, untimed, so that a
+ * workload that silently did something else fails loudly.
+ */
+export function timeRuns<S, R>(
+  options: BenchOptions,
+  setup: () => S,
+  body: (state: S, jobs: number) => R,
+  check: (state: S, result: R, jobs: number) => void,
+): number[] {
+  const { jobs } = options;
+  for (let i = 0; i < options.warmup; i++) {
+    const state = setup();
+    check(state, body(state, jobs), jobs);
+  }
+  const perJob: number[] = [];
+  for (let i = 0; i < options.runs; i++) {
+    const state = setup();
+    gcNow();
+    const start = process.hrtime.bigint();
+    const result = body(state, jobs);
+    const end = process.hrtime.bigint();
+    check(state, result, jobs);
+    perJob.push(Number(end - start) / jobs);
+  }
+  return perJob;
+}
+
+export function heapUsed(): number {
+  return process.memoryUsage().heapUsed;
+}
+
+export function assert(condition: boolean, message: string): asserts condition {
+  if (!condition) throw new Error(`benchmark self-check failed: ${message}`);
+}
+
+/**
+ * Runs `tasks[name]` of the suite module at `moduleUrl`, in a fresh child
+ * process unless `options.inline`. A fresh process per measurement keeps the
+ * JIT's type feedback from one workload (say, records with `keyThreshold`)
+ * from slowing another (the no-record path), so the order of the workloads
+ * does not change the figures.
+ */
+export async function measure(
+  moduleUrl: string,
+  tasks: Readonly<Record<string, Task>>,
+  name: string,
+  options: BenchOptions,
+): Promise<Measurement> {
+  const task = tasks[name];
+  if (task === undefined) throw new Error(`no task ${name} in ${moduleUrl}`);
+  if (options.inline) return task(options);
+  const child = fork(fileURLToPath(new URL('./child.ts', import.meta.url)), [moduleUrl, name, JSON.stringify(options)], {
+    execArgv: process.execArgv,
+    stdio: ['inherit', 'inherit', 'inherit', 'ipc'],
+  });
+  return new Promise<Measurement>((resolve, reject) => {
+    let result: Measurement | undefined;
+    child.on('message', (message) => {
+      result = message as Measurement;
+    });
+    child.on('error', reject);
+    child.on('exit', (code, signal) => {
+      if (result !== undefined && code === 0) resolve(result);
+      else reject(new Error(`task ${name} exited with ${signal ?? code} and ${result === undefined ? 'no' : 'a'} result`));
+    });
+  });
+}
+
+// ---- formatting -----------------------------------------------------------
+
+const fmt = (value: number | undefined, digits: number): string => (value === undefined ? '' : value.toFixed(digits));
+
+export const COLUMNS = ['workload', 'ns/job (median)', 'min–max', 'ratio', 'bytes/key', 'note', 'target', 'result'] as const;
+
+export function cells(row: Row): string[] {
+  return [
+    row.workload,
+    fmt(row.nsPerJob, 1),
+    row.spread === undefined ? '' : `${row.spread[0].toFixed(1)}–${row.spread[1].toFixed(1)}`,
+    row.ratio === undefined ? '' : `${row.ratio.toFixed(2)}× ${row.ratioTo ?? ''}`.trim(),
+    fmt(row.bytesPerKey, 1),
+    row.note ?? '',
+    row.target ?? '',
+    row.pass === undefined ? '' : row.pass ? 'pass' : 'FAIL',
+  ];
+}
+
+/** An aligned plain-text table, for the terminal. */
+export function textTable(rows: readonly Row[]): string {
+  const body = rows.map(cells);
+  const all = [[...COLUMNS], ...body];
+  // Only the columns that some row fills.
+  const used = COLUMNS.map((_, c) => body.some((r) => r[c] !== ''));
+  const width = COLUMNS.map((_, c) => Math.max(...all.map((r) => r[c]!.length)));
+  const numeric = new Set([1, 2, 4]);
+  const line = (r: string[]): string =>
+    r
+      .map((cell, c) => (numeric.has(c) ? cell.padStart(width[c]!) : cell.padEnd(width[c]!)))
+      .filter((_, c) => used[c])
+      .join('  ')
+      .trimEnd();
+  const rule = width.filter((_, c) => used[c]).map((w) => '-'.repeat(w)).join('  ');
+  return [line(all[0]!), rule, ...body.map(line)].join('\n');
+}
+
+/** A Markdown table, for RESULTS.md. */
+export function markdownTable(rows: readonly Row[]): string {
+  const body = rows.map(cells);
+  const used = COLUMNS.map((_, c) => body.some((r) => r[c] !== ''));
+  const pick = (r: readonly string[]): string[] => r.filter((_, c) => used[c]);
+  const escape = (cell: string): string => cell.replaceAll('|', '\\|');
+  const line = (r: readonly string[]): string => `| ${pick(r).map(escape).join(' | ')} |`;
+  const align = COLUMNS.map((_, c) => ([1, 2, 4].includes(c) ? '---:' : '---'));
+  return [line(COLUMNS), line(align), ...body.map(line)].join('\n');
+}

@@ -1,0 +1,114 @@
+/**
+ * The benchmark entry: `npm run bench [-- options]`.
+ *
+ *   --only <name>  run one suite (repeatable; names below)
+ *   --quick        fewer, shorter runs: checks the suite works, not a measurement
+ *   --inline       run every measurement in this process instead of a fresh
+ *                  child per measurement (for --cpu-prof and debugging; the
+ *                  JIT feedback of one workload then affects the next)
+ *   --no-write     do not overwrite bench/RESULTS.md
+ *
+ * Prints the machine and one table per suite, and writes the tables with the
+ * command and the date to bench/RESULTS.md. Needs `node --expose-gc`.
+ *
+ * To add a suite, export a `Suite` from a `*.bench.ts` module (its `run`
+ * returns the rows; its measurements are `tasks` run by `measure`) and list
+ * it in SUITES.
+ */
+import { writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { barrierSuite } from './barrier.bench.js';
+import { FULL, QUICK, markdownTable, textTable, type BenchOptions, type Row, type Suite } from './harness.js';
+
+const SUITES: readonly Suite[] = [barrierSuite];
+
+const { values } = parseArgs({
+  options: {
+    only: { type: 'string', multiple: true },
+    quick: { type: 'boolean', default: false },
+    inline: { type: 'boolean', default: false },
+    'no-write': { type: 'boolean', default: false },
+    help: { type: 'boolean', short: 'h', default: false },
+  },
+  strict: true,
+});
+
+if (values.help) {
+  console.log(`npm run bench [-- --only <${SUITES.map((s) => s.name).join('|')}>] [--quick] [--inline] [--no-write]`);
+  process.exit(0);
+}
+
+if (globalThis.gc === undefined) {
+  console.error('The benchmarks need node --expose-gc; run them with `npm run bench`.');
+  process.exit(1);
+}
+
+const unknown = (values.only ?? []).filter((name) => !SUITES.some((s) => s.name === name));
+if (unknown.length > 0) {
+  console.error(`unknown suite ${unknown.join(', ')}; suites: ${SUITES.map((s) => s.name).join(', ')}`);
+  process.exit(1);
+}
+const selected = values.only === undefined ? SUITES : SUITES.filter((s) => values.only!.includes(s.name));
+const options: BenchOptions = { ...(values.quick ? QUICK : FULL), inline: values.inline };
+
+const cpus = os.cpus();
+const machine = [
+  `CPU: ${cpus[0]?.model.trim() ?? 'unknown'} × ${cpus.length} logical cores`,
+  `Node ${process.version}, V8 ${process.versions.v8}`,
+  `${os.platform()} ${os.release()} ${os.arch()}, ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB RAM`,
+];
+const load = os.loadavg().map((l) => l.toFixed(2)).join(' ');
+machine.push(`load average at start: ${load} (other processes skew the figures: run on an idle machine)`);
+const args = process.argv.slice(2);
+const command =
+  process.env['npm_lifecycle_event'] === 'bench'
+    ? `npm run bench${args.length > 0 ? ` -- ${args.join(' ')}` : ''}`
+    : `node ${process.execArgv.join(' ')} bench/index.ts ${args.join(' ')}`.trimEnd();
+const setup = `${options.runs} timed runs (median) after ${options.warmup} warm-up runs, ${options.jobs.toLocaleString('en-US')} jobs per run, ${
+  options.inline ? 'all in one process' : 'each measurement in a fresh process'
+}`;
+
+console.log(machine.join('\n'));
+console.log(setup);
+if (options.quick) console.log('--quick: a smoke run, the figures are rough');
+
+const results: { suite: Suite; rows: Row[] }[] = [];
+for (const suite of selected) {
+  console.log(`\n## ${suite.title}\n`);
+  const started = performance.now();
+  const rows = await suite.run(options);
+  console.log(textTable(rows));
+  console.log(`(${((performance.now() - started) / 1000).toFixed(1)} s)`);
+  results.push({ suite, rows });
+}
+
+const failed = results.flatMap(({ rows }) => rows.filter((row) => row.pass === false));
+console.log(failed.length === 0 ? '\nEvery target met.' : `\n${failed.length} target(s) missed: ${failed.map((r) => r.workload).join('; ')}`);
+
+if (!values['no-write']) {
+  const file = fileURLToPath(new URL('./RESULTS.md', import.meta.url));
+  const markdown = [
+    '# Benchmark results',
+    '',
+    `Produced by \`${command}\` on ${new Date().toISOString().slice(0, 10)}.`,
+    '',
+    ...machine.map((line) => `- ${line}`),
+    `- ${setup}${options.quick ? ' (--quick: rough figures)' : ''}`,
+    '',
+    'ns/job is wall time per job: the median of the timed runs, with the fastest and slowest run beside it.',
+    'Workload 2 counts its 1% retries in the time of the jobs they belong to. Bytes/key is heapUsed growth',
+    'after `gc()`, key strings excluded. Benchmarks are not tests: CI does not run them; `npm test` type-checks them.',
+    ...results.flatMap(({ suite, rows }) => [
+      '',
+      `## ${suite.title}`,
+      '',
+      markdownTable(rows),
+      ...(suite.notes === undefined ? [] : ['', ...suite.notes.map((note) => `- ${note}`)]),
+    ]),
+    '',
+  ].join('\n');
+  await writeFile(file, markdown);
+  console.log(`Wrote ${file}`);
+}
