@@ -1,7 +1,9 @@
 import { resolveBarrierOptions, type BarrierOptions, type ResolvedBarrierOptions } from './barrier-options.js';
-import { checkSnapshot, type BarrierMode, type BarrierRecordSnapshot, type BarrierSnapshot, type QueuedStateSnapshot } from './barrier-snapshot.js';
+import { checkSnapshot, type BarrierRecordSnapshot, type BarrierSnapshot, type QueuedStateSnapshot } from './barrier-snapshot.js';
 import { formatMetadata, IllegalJobSequenceError, type IllegalSequenceLocation } from './errors.js';
 import { JobIdSet } from './job-id-set.js';
+import { DISABLED, ENABLED, HALF_ENABLED, KeyRecord, MODE_NAMES, type Mode } from './key-record.js';
+import { RecordMap } from './record-map.js';
 import { ABORTED, FAILED, JOB_STATES, stateCode, WAITING, type JobState, type StateCode } from './job-state.js';
 import { checkJobId, checkKey } from './validate.js';
 
@@ -20,41 +22,6 @@ export interface WaitResult {
   /** The key's failed job, when there is one. */
   previousFailedJobId: number | undefined;
 }
-
-const ENABLED = 0;
-const DISABLED = 1;
-const HALF_ENABLED = 2;
-type Mode = typeof ENABLED | typeof DISABLED | typeof HALF_ENABLED;
-const MODE_NAMES: readonly BarrierMode[] = ['enabled', 'disabled', 'halfEnabled'];
-
-/** A key's record when it is more than an enabled key with one failed job. */
-class KeyRecord {
-  constructor(
-    public mode: Mode,
-    public modeSince: number,
-    public failedJobId: number | undefined,
-    /** Admitted, running ids; kept only with `keyThreshold > 0`. */
-    public concurrent: JobIdSet | null,
-    /** Ids admitted while draining; null when not draining. */
-    public draining: JobIdSet | null,
-  ) {}
-
-  get inactive(): boolean {
-    return (
-      this.mode === ENABLED &&
-      this.failedJobId === undefined &&
-      (this.concurrent === null || this.concurrent.size === 0) &&
-      this.draining === null
-    );
-  }
-}
-
-/**
- * A key's record. The commonest record, an enabled key whose only state is
- * its failed job, is stored as that job id itself: it costs no object, which
- * keeps a million failed keys under 100 bytes each.
- */
-type Entry = number | KeyRecord;
 
 /** Accepted, and the barrier recorded nothing (so `leave` has nothing to undo). */
 export const ACCEPTED: EnterResult = Object.freeze({ accepted: true, previousFailedJobId: undefined });
@@ -86,16 +53,21 @@ const QUEUE_KEEP = 4096;
  */
 export class Barrier {
   private readonly options: ResolvedBarrierOptions;
-  private readonly records = new Map<string, Entry>();
-  // The queue of stateChanged commands, as three parallel arrays so that
-  // queueing allocates no command object.
+  private readonly records = new RecordMap();
+  /** Whether a retired record stays idle for reuse: only when every job makes one. */
+  private readonly keepIdle: boolean;
+  // The queue of stateChanged commands, as parallel arrays so that queueing
+  // allocates no command object. Each keeps the record it was queued for, so
+  // `sync` need not look the key up again while that record is current.
   private queueKeys: string[] = [];
+  private queueRecords: (KeyRecord | undefined)[] = [];
   private queueIds: number[] = [];
   private queueStates: StateCode[] = [];
   private queueLength = 0;
 
   constructor(options?: BarrierOptions) {
     this.options = resolveBarrierOptions(options);
+    this.keepIdle = this.options.keyThreshold > 0;
   }
 
   /**
@@ -123,7 +95,7 @@ export class Barrier {
       const bare = mode === ENABLED && failed !== undefined && r.modeSince === 0 && concurrent === null && draining === null;
       barrier.records.set(r.key, bare ? failed : record);
     }
-    for (const command of snapshot.queue) barrier.enqueue(command.key, command.jobId, stateCode(command.state));
+    for (const command of snapshot.queue) barrier.enqueue(command.key, command.jobId, stateCode(command.state), undefined);
     return barrier;
   }
 
@@ -149,24 +121,32 @@ export class Barrier {
   enter(key: string, jobId: number): EnterResult {
     checkKey(key);
     checkJobId(jobId);
-    const entry = this.records.get(key);
+    const entry = this.records.find(key);
     if (entry === undefined) {
       // Hot path: no record, nothing to allocate.
-      return this.options.keyThreshold === 0 ? ACCEPTED : this.enterRecord(key, jobId, undefined);
+      return this.keepIdle ? this.enterRecord(key, jobId, undefined, undefined) : ACCEPTED;
     }
-    if (typeof entry !== 'number') return this.enterRecord(key, jobId, entry);
+    if (typeof entry === 'number') return this.enterFailed(key, jobId, entry);
+    return entry.idle ? this.enterRecord(key, jobId, undefined, entry) : this.enterRecord(key, jobId, entry, undefined);
+  }
+
+  /** `enter` for an enabled key whose only state is its failed job. */
+  private enterFailed(key: string, jobId: number, failed: number): EnterResult {
     if (this.orderingDisabledFor(key)) return ACCEPTED;
-    const failed = entry;
     const error = failed > jobId ? this.illegal('enter', key, failed, jobId) : undefined;
     const result = { accepted: failed === jobId, previousFailedJobId: failed };
     if (error !== undefined) this.reportIllegal(error);
     return result;
   }
 
-  private enterRecord(key: string, jobId: number, existing: KeyRecord | undefined): EnterResult {
+  /**
+   * `enter` for a key with a record (`existing`), or with none and
+   * `keyThreshold > 0` (step 1 makes one, reusing the key's `idle` record).
+   */
+  private enterRecord(key: string, jobId: number, existing: KeyRecord | undefined, idle: KeyRecord | undefined): EnterResult {
     const { keyThreshold, concurrencyLimit } = this.options;
     if (this.orderingDisabledFor(key)) return ACCEPTED;
-    const record = existing ?? new KeyRecord(ENABLED, 0, undefined, new JobIdSet(), null);
+    const record = existing ?? this.newRecord(idle);
     let mode = record.mode;
     let modeSince = record.modeSince;
     if (mode !== ENABLED) {
@@ -201,10 +181,28 @@ export class Barrier {
       concurrent?.add(jobId);
       draining?.add(jobId);
     }
-    if (existing === undefined) this.records.set(key, record);
-    else if (record.inactive) this.records.delete(key);
+    if (idle !== undefined) this.records.revive(idle);
+    else if (existing === undefined) this.records.set(key, record);
+    else if (record.inactive) this.retire(key, record);
     if (error !== undefined) this.reportIllegal(error);
     return result;
+  }
+
+  /** A new enabled record with an empty running set; an idle one is reset and reused. */
+  private newRecord(idle: KeyRecord | undefined): KeyRecord {
+    if (idle === undefined) return new KeyRecord(ENABLED, 0, undefined, new JobIdSet(), null);
+    idle.mode = ENABLED;
+    idle.modeSince = 0;
+    idle.failedJobId = undefined;
+    idle.draining = null;
+    if (idle.concurrent === null) idle.concurrent = new JobIdSet();
+    else idle.concurrent.clear();
+    return idle;
+  }
+
+  /** Ends a record left inactive. */
+  private retire(key: string, record: KeyRecord): void {
+    this.records.retire(key, record, this.keepIdle);
   }
 
   /**
@@ -221,7 +219,7 @@ export class Barrier {
     if (entry === undefined || typeof entry === 'number') return;
     entry.concurrent?.delete(jobId);
     entry.draining?.delete(jobId);
-    if (entry.inactive) this.records.delete(key);
+    if (entry.inactive) this.retire(key, entry);
   }
 
   /**
@@ -233,7 +231,7 @@ export class Barrier {
    */
   has(key: string): boolean {
     checkKey(key);
-    return this.records.has(key);
+    return this.records.get(key) !== undefined;
   }
 
   /**
@@ -295,8 +293,9 @@ export class Barrier {
       return false;
     }
     // With no record, applying any other state changes nothing.
-    if (!this.records.has(key)) return false;
-    this.enqueue(key, jobId, code);
+    const entry = this.records.get(key);
+    if (entry === undefined) return false;
+    this.enqueue(key, jobId, code, typeof entry === 'object' ? entry : undefined);
     return true;
   }
 
@@ -310,11 +309,12 @@ export class Barrier {
    */
   sync(): number {
     const count = this.queueLength;
-    const { queueKeys, queueIds, queueStates } = this;
-    for (let i = 0; i < count; i++) this.applyQueued(queueKeys[i]!, queueIds[i]!, queueStates[i]!);
+    const { queueKeys, queueRecords, queueIds, queueStates } = this;
+    for (let i = 0; i < count; i++) this.applyQueued(queueKeys[i]!, queueIds[i]!, queueStates[i]!, queueRecords[i]);
     this.queueLength = 0;
     if (count > QUEUE_KEEP) {
       this.queueKeys = [];
+      this.queueRecords = [];
       this.queueIds = [];
       this.queueStates = [];
     }
@@ -345,11 +345,12 @@ export class Barrier {
    * setInterval(() => barrier.prune(), 60_000);
    */
   prune(): number {
+    // Idle records are not records to the caller: dropped, not counted.
+    this.records.dropIdle();
     if (this.records.size === 0) return 0;
     const now = this.options.now();
     let deleted = 0;
-    for (const [key, entry] of this.records) {
-      if (typeof entry === 'number') continue;
+    for (const [key, entry] of this.records.records()) {
       if (entry.mode === DISABLED && now - entry.modeSince > this.options.disabledDuration) {
         entry.mode = HALF_ENABLED;
         entry.modeSince = now;
@@ -374,7 +375,7 @@ export class Barrier {
    */
   snapshot(): BarrierSnapshot {
     const records: BarrierRecordSnapshot[] = [];
-    for (const [key, entry] of this.records) {
+    for (const [key, entry] of this.records.sorted()) {
       records.push(
         typeof entry === 'number'
           ? { key, mode: 'enabled', modeSince: 0, failedJobId: entry, concurrent: null, draining: null }
@@ -409,7 +410,7 @@ export class Barrier {
    */
   toString(): string {
     const parts: string[] = [];
-    for (const [key, entry] of this.records) {
+    for (const [key, entry] of this.records.sorted()) {
       let text = JSON.stringify(key);
       if (typeof entry === 'number') {
         text += ` failed job ${entry}`;
@@ -429,15 +430,17 @@ export class Barrier {
     );
   }
 
-  private enqueue(key: string, jobId: number, code: StateCode): void {
+  private enqueue(key: string, jobId: number, code: StateCode, record: KeyRecord | undefined): void {
     const i = this.queueLength++;
     this.queueKeys[i] = key;
+    this.queueRecords[i] = record;
     this.queueIds[i] = jobId;
     this.queueStates[i] = code;
   }
 
-  private applyQueued(key: string, jobId: number, code: StateCode): void {
-    const entry = this.records.get(key);
+  private applyQueued(key: string, jobId: number, code: StateCode, queued: KeyRecord | undefined): void {
+    // The record it was queued for, while that is still the key's entry.
+    const entry = queued === undefined || queued.detached ? this.records.get(key) : queued.idle ? undefined : queued;
     if (entry === undefined) return;
     const drainAfterAbort = code === ABORTED && this.options.concurrencyLimit > 0;
     if (typeof entry === 'number') {
@@ -456,7 +459,7 @@ export class Barrier {
       entry.failedJobId = undefined;
       entry.draining = drainAfterAbort && failed === jobId ? new JobIdSet() : null;
     }
-    if (entry.inactive) this.records.delete(key);
+    if (entry.inactive) this.retire(key, entry);
   }
 
   private applyFailed(key: string, jobId: number): void {

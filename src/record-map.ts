@@ -1,0 +1,128 @@
+import type { Entry, KeyRecord } from './key-record.js';
+
+/** Slots of the presence filter; a power of two. */
+const FILTER_SLOTS = 4096;
+
+/** Idle records kept at most; past this, all of them are deleted at once. */
+const IDLE_LIMIT = 16_384;
+
+/**
+ * A key's filter slot, from its length and last character: one charCodeAt,
+ * no hashing (V8's own string hash is not reachable from JavaScript).
+ */
+function slotOf(key: string): number {
+  return (key.charCodeAt(key.length - 1) | (key.length << 8)) & (FILTER_SLOTS - 1);
+}
+
+/**
+ * The barrier's records by key: a `Map` with three things in front of it,
+ * each for a workload of the benchmark suite.
+ *
+ * - A counting presence filter. A lookup that misses costs several times more
+ *   on a map holding a few records than on an empty one (the CPU cannot
+ *   predict whether a bucket is empty); a zero count in the key's slot proves
+ *   there is no entry without asking the map.
+ * - The last lookup, remembered: `enter`, `wait` and `stateChanged` of one
+ *   job ask for the same key in a row.
+ * - Idle records. With `keyThreshold > 0` every job makes a record, and
+ *   deleting each at its sync made V8 grow and shrink the map's table a dozen
+ *   times per hundred jobs. A retired record stays in the map, idle, for the
+ *   key's next job; idle records read as none everywhere and are deleted
+ *   together once there are `IDLE_LIMIT` of them (or at `prune`).
+ *
+ * Every write goes through `set`/`delete`, which keep all three consistent.
+ */
+export class RecordMap {
+  private readonly map = new Map<string, Entry>();
+  private readonly filter = new Int32Array(FILTER_SLOTS);
+  private idleCount = 0;
+  private cachedKey: string | undefined = undefined;
+  private cachedEntry: Entry | undefined = undefined;
+
+  /** Records, idle ones not counted. */
+  get size(): number {
+    return this.map.size - this.idleCount;
+  }
+
+  /** The key's entry, an idle record included. */
+  find(key: string): Entry | undefined {
+    if (this.map.size === 0 || this.filter[slotOf(key)] === 0) return undefined;
+    if (key === this.cachedKey) return this.cachedEntry;
+    const entry = this.map.get(key);
+    this.cachedKey = key;
+    this.cachedEntry = entry;
+    return entry;
+  }
+
+  /** The key's record; an idle one reads as none. */
+  get(key: string): Entry | undefined {
+    const entry = this.find(key);
+    return typeof entry === 'object' && entry.idle ? undefined : entry;
+  }
+
+  set(key: string, entry: Entry): void {
+    const old = this.find(key);
+    if (old === undefined) this.filter[slotOf(key)]! += 1;
+    else if (old !== entry && typeof old === 'object') this.detach(old);
+    if (typeof entry === 'object' && entry.idle) {
+      entry.idle = false;
+      this.idleCount--;
+    }
+    this.map.set(key, entry);
+    this.cachedKey = key;
+    this.cachedEntry = entry;
+  }
+
+  delete(key: string): void {
+    const old = this.find(key);
+    if (old === undefined) return;
+    if (typeof old === 'object') this.detach(old);
+    this.map.delete(key);
+    this.filter[slotOf(key)]! -= 1;
+    this.cachedKey = key;
+    this.cachedEntry = undefined;
+  }
+
+  /** Ends an inactive record: kept idle for reuse when `keep`, else deleted. */
+  retire(key: string, record: KeyRecord, keep: boolean): void {
+    if (!keep) {
+      this.delete(key);
+      return;
+    }
+    record.idle = true;
+    if (++this.idleCount > IDLE_LIMIT) this.dropIdle();
+  }
+
+  /** Makes the key's idle record its record again, in place. */
+  revive(record: KeyRecord): void {
+    record.idle = false;
+    this.idleCount--;
+  }
+
+  /** Deletes every idle record. */
+  dropIdle(): void {
+    if (this.idleCount === 0) return;
+    for (const [key, entry] of this.map) if (typeof entry === 'object' && entry.idle) this.delete(key);
+  }
+
+  /** The records, idle ones left out, sorted by key (a canonical order). */
+  sorted(): [string, Entry][] {
+    const entries: [string, Entry][] = [];
+    for (const pair of this.map) if (typeof pair[1] !== 'object' || !pair[1].idle) entries.push(pair);
+    return entries.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+  }
+
+  /** Every record, idle ones left out, in map order; deleting while iterating is safe. */
+  *records(): IterableIterator<[string, KeyRecord]> {
+    for (const pair of this.map) if (typeof pair[1] === 'object' && !pair[1].idle) yield pair as [string, KeyRecord];
+  }
+
+  private detach(record: KeyRecord): void {
+    record.detached = true;
+    if (record.idle) {
+      record.idle = false;
+      this.idleCount--;
+    }
+  }
+}
+
