@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Barrier, type BarrierSnapshot } from '../src/index.js';
+import { mulberry32 } from './support/random.js';
 
 // A deterministic re-creation of how the event router drives its barrier:
 // jobs appear over time in id order; a pickup loop syncs the barrier and
@@ -8,17 +9,6 @@ import { Barrier, type BarrierSnapshot } from '../src/index.js';
 // loop persists terminal outcomes and only then reports them. Every random
 // choice comes from a seeded PRNG, so a failing seed can be replayed.
 
-/** mulberry32: a tiny seeded PRNG returning floats in [0, 1). */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type Terminal = 'succeeded' | 'aborted' | 'filtered';
 

@@ -7,16 +7,8 @@ import {
   type BarrierSnapshot,
   type JobState,
 } from '../src/index.js';
+import { thrownBy } from './support/thrown.js';
 
-/** The error `fn` throws; fails the test when it throws nothing. */
-function thrownBy(fn: () => unknown): Error {
-  try {
-    fn();
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error('expected the call to throw, but it returned');
-}
 
 const accepted = (previousFailedJobId?: number) => ({ accepted: true, previousFailedJobId });
 const rejected = (previousFailedJobId?: number) => ({ accepted: false, previousFailedJobId });

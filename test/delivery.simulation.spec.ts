@@ -25,6 +25,7 @@ import {
 import { beforeAll, describe, expect, it } from 'vitest';
 import { BarrierStore, type BarrierStoreStats, type BarrierSnapshot, type DeliveryResult } from '../src/index.js';
 import { orderedDelivery, type DeliveryOutcome } from '../src/operators/ordered-delivery.js';
+import { mulberry32 as prng } from './support/random.js';
 
 interface Job {
   user: string;
@@ -76,17 +77,6 @@ interface SimulationRun {
   deliveries: number;
 }
 
-/** mulberry32: a small seeded PRNG. */
-function prng(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
 
 function scriptFor(random: () => number): Step[] {
   const pick = <V>(values: readonly V[]): V => values[Math.floor(random() * values.length)]!;

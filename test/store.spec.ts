@@ -15,6 +15,7 @@ import { barrierEnter } from '../src/operators/barrier-enter.js';
 import { barrierState } from '../src/operators/barrier-state.js';
 import { barrierWait } from '../src/operators/barrier-wait.js';
 import { concatMapByKey } from '../src/operators/concat-map-by-key.js';
+import { thrownBy } from './support/thrown.js';
 
 interface Job {
   key: string;
@@ -43,15 +44,6 @@ function advanceTo(scheduler: TestScheduler, frame: number): void {
   scheduler.frame = frame;
 }
 
-/** The error `fn` throws; fails the test when it throws nothing. */
-function thrownBy(fn: () => unknown): Error {
-  try {
-    fn();
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error('expected the call to throw, but it returned');
-}
 
 /**
  * One `barrierEnter` subscription over a Subject, recording what it emits.
