@@ -17,7 +17,7 @@
  */
 import { PerformanceObserver, constants, type PerformanceEntry } from 'node:perf_hooks';
 import { filter, from } from 'rxjs';
-import { Barrier } from '../src/index.js';
+import { Barrier } from './lib.js';
 import {
   assert,
   gcNow,

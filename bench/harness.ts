@@ -10,6 +10,7 @@
  * micro-benchmark.
  */
 import { fork } from 'node:child_process';
+import { PerformanceObserver, constants, type PerformanceEntry } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 
 export interface BenchOptions {
@@ -25,6 +26,8 @@ export interface BenchOptions {
   readonly memoryKeys: number;
   /** Jobs in the allocation check. */
   readonly allocationJobs: number;
+  /** Jobs in the soak run (over 100,000 keys). */
+  readonly soakJobs: number;
   /** Run every measurement in this process instead of a fresh child each. */
   readonly inline: boolean;
 }
@@ -36,6 +39,7 @@ export const FULL: Omit<BenchOptions, 'inline'> = {
   jobs: 1_000_000,
   memoryKeys: 1_000_000,
   allocationJobs: 10_000_000,
+  soakJobs: 10_000_000,
 };
 
 export const QUICK: Omit<BenchOptions, 'inline'> = {
@@ -45,6 +49,7 @@ export const QUICK: Omit<BenchOptions, 'inline'> = {
   jobs: 200_000,
   memoryKeys: 200_000,
   allocationJobs: 2_000_000,
+  soakJobs: 1_000_000,
 };
 
 /** One line of a suite's result table. Absent fields print as blanks. */
@@ -77,6 +82,8 @@ export interface Measurement {
   bytesPerJob?: number;
   /** Anything else worth printing. */
   note?: string;
+  /** Named figures of a suite's own (heap bytes, counts, samples). */
+  figures?: Record<string, number | number[]>;
 }
 
 export type Task = (options: BenchOptions) => Measurement | Promise<Measurement>;
@@ -131,6 +138,63 @@ export function timeRuns<S, R>(
     perJob.push(Number(end - start) / jobs);
   }
   return perJob;
+}
+
+/**
+ * As {@link timeRuns}, for a body that finishes asynchronously (a pipeline
+ * that completes later): the clock stops when its promise resolves.
+ */
+export async function timeRunsAsync<S, R>(
+  options: BenchOptions,
+  setup: () => S,
+  body: (state: S, jobs: number) => Promise<R>,
+  check: (state: S, result: R, jobs: number) => void,
+): Promise<number[]> {
+  const { jobs } = options;
+  for (let i = 0; i < options.warmup; i++) {
+    const state = setup();
+    check(state, await body(state, jobs), jobs);
+  }
+  const perJob: number[] = [];
+  for (let i = 0; i < options.runs; i++) {
+    const state = setup();
+    gcNow();
+    const start = process.hrtime.bigint();
+    const result = await body(state, jobs);
+    const end = process.hrtime.bigint();
+    check(state, result, jobs);
+    perJob.push(Number(end - start) / jobs);
+  }
+  return perJob;
+}
+
+const GC_MINOR = constants.NODE_PERFORMANCE_GC_MINOR;
+const GC_MAJOR = constants.NODE_PERFORMANCE_GC_MAJOR;
+
+/**
+ * Runs `body` and counts the GCs V8 reports meanwhile (PerformanceObserver
+ * `gc` entries, delivered after a short pause). Code that allocates nothing
+ * on the JS heap never fills the young generation, so it triggers none.
+ */
+export async function countGcs<R>(body: () => R | Promise<R>): Promise<{ result: R; minorGcs: number; majorGcs: number }> {
+  gcNow();
+  const entries: PerformanceEntry[] = [];
+  const observer = new PerformanceObserver((list) => entries.push(...list.getEntries()));
+  observer.observe({ entryTypes: ['gc'] });
+  const result = await body();
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  observer.disconnect();
+  const kinds = entries.map((entry) => (entry as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind);
+  return {
+    result,
+    minorGcs: kinds.filter((kind) => kind === GC_MINOR).length,
+    majorGcs: kinds.filter((kind) => kind === GC_MAJOR).length,
+  };
+}
+
+/** Bytes as MB (2^20) with one decimal, sign kept. */
+export function mb(bytes: number): string {
+  return `${(bytes / 2 ** 20).toFixed(1)} MB`;
 }
 
 export function heapUsed(): number {

@@ -1,5 +1,13 @@
 /**
- * The benchmark entry: `npm run bench [-- options]`.
+ * The benchmark entry: `npm run bench [-- options]`. It builds the package
+ * first and measures the build (`dist/`, loaded by bench/lib.ts), as users
+ * run it; the suites are type-checked against `src/`.
+ *
+ * Suites: barrier (the synchronous core, issue 6), operators (barrierEnter
+ * vs filter, issue 3), delivery (orderedDelivery vs groupBy/concatMap and
+ * mergeMap, retained memory, issue 4), soak (10M jobs through pull +
+ * orderedDelivery, issue 4; about half a minute, so part of the full run;
+ * alone: `npm run bench -- --only soak`).
  *
  *   --only <name>  run one suite (repeatable; names below)
  *   --quick        fewer, shorter runs: checks the suite works, not a measurement
@@ -20,9 +28,13 @@ import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { barrierSuite } from './barrier.bench.js';
+import { deliverySuite } from './delivery.bench.js';
+import { operatorsSuite } from './operators.bench.js';
+import { soakSuite } from './soak.bench.js';
+import { MEASURED, STALE_BUILD } from './lib.js';
 import { FULL, QUICK, markdownTable, textTable, type BenchOptions, type Row, type Suite } from './harness.js';
 
-const SUITES: readonly Suite[] = [barrierSuite];
+const SUITES: readonly Suite[] = [barrierSuite, operatorsSuite, deliverySuite, soakSuite];
 
 const { values } = parseArgs({
   options: {
@@ -70,7 +82,10 @@ const setup = `${options.runs} timed runs (median) after ${options.warmup} warm-
   options.inline ? 'all in one process' : 'each measurement in a fresh process'
 }`;
 
+const measured = `Measured: ${MEASURED}${STALE_BUILD ? ' (STALE: src/ changed since the build; run `npm run bench`, which builds first)' : ''}`;
+
 console.log(machine.join('\n'));
+console.log(measured);
 console.log(setup);
 if (options.quick) console.log('--quick: a smoke run, the figures are rough');
 
@@ -95,6 +110,7 @@ if (!values['no-write']) {
     `Produced by \`${command}\` on ${new Date().toISOString().slice(0, 10)}.`,
     '',
     ...machine.map((line) => `- ${line}`),
+    `- ${measured}`,
     `- ${setup}${options.quick ? ' (--quick: rough figures)' : ''}`,
     '',
     'ns/job is wall time per job: the median of the timed runs, with the fastest and slowest run beside it.',
