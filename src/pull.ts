@@ -23,6 +23,13 @@ export interface PullOptions {
   batchSize?: number;
 }
 
+/**
+ * Milliseconds `pull` may run on promise callbacks alone before it yields to
+ * the scheduler: a source that resolves without I/O would otherwise starve
+ * retry timers and the automatic sync until the high-water mark stops it.
+ */
+const SLICE = 10;
+
 /** The defaults of {@link PullOptions}. */
 export const PULL_DEFAULTS = Object.freeze({ pollInterval: 1000, batchSize: 1000 });
 
@@ -60,6 +67,7 @@ export function pull<T>(
     let closed = false;
     let busy = false;
     let timer: Subscription | undefined;
+    let sliceStart = scheduler.now();
     const iterator = isIterable ? (source as AsyncIterable<T>)[Symbol.asyncIterator]() : undefined;
 
     const fail = (error: unknown): void => {
@@ -89,7 +97,7 @@ export function pull<T>(
           if (closed) return;
           if (step.done === true) return end();
           subscriber.next(step.value);
-          ask();
+          askAgain();
         }, fail);
         return;
       }
@@ -108,16 +116,26 @@ export function pull<T>(
           if (closed) return;
           subscriber.next(job);
         }
-        if (jobs.length > 0) ask();
-        else timer = scheduler.schedule(() => {
-          timer = undefined;
-          ask();
-        }, pollInterval);
+        if (jobs.length > 0) askAgain();
+        else askLater(pollInterval);
       }, fail);
+    };
+    const askLater = (delay: number): void => {
+      timer = scheduler.schedule(() => {
+        timer = undefined;
+        sliceStart = scheduler.now();
+        ask();
+      }, delay);
+    };
+    const askAgain = (): void => {
+      if (scheduler.now() - sliceStart < SLICE) ask();
+      else askLater(0);
     };
 
     const pressure = store.pressure$.subscribe((full) => {
-      if (!full) ask();
+      if (full) return;
+      sliceStart = scheduler.now();
+      ask();
     });
     return () => {
       closed = true;

@@ -7,11 +7,15 @@ const FILTER_SLOTS = 4096;
 const IDLE_LIMIT = 16_384;
 
 /**
- * A key's filter slot, from its length and last character: one charCodeAt,
- * no hashing (V8's own string hash is not reachable from JavaScript).
+ * A key's filter slot, from its length and last two characters: no hashing
+ * of the whole key (V8's own string hash is not reachable from JavaScript).
+ * Two characters, not one, so that ids of one length ending in a hex digit
+ * (UUIDs) spread over hundreds of slots rather than 16. Bitwise operators read
+ * the NaN of a missing character as 0.
  */
 function slotOf(key: string): number {
-  return (key.charCodeAt(key.length - 1) | (key.length << 8)) & (FILTER_SLOTS - 1);
+  const n = key.length;
+  return ((key.charCodeAt(n - 1) | 0) + (key.charCodeAt(n - 2) | 0) * 37 + n * 1031) & (FILTER_SLOTS - 1);
 }
 
 /**

@@ -267,6 +267,48 @@ describe('pull: bounded memory', () => {
   );
 });
 
+describe('pull: a source that never waits for I/O', () => {
+  it.each(['batch', 'iterable'] as const)(
+    'regression: a %s source resolving at once starved retry timers until it ended; pull now yields to the scheduler',
+    async (kind) => {
+      const store = newStore(); // no high-water mark: nothing else would stop the source
+      const total = 200_000;
+      let pulled = 0;
+      const make = (): Job => {
+        pulled++;
+        return { key: `k${pulled % 1000}`, id: pulled };
+      };
+      const batch = async (demand: number): Promise<Job[] | null> =>
+        pulled >= total ? null : Array.from({ length: Math.min(demand, total - pulled) }, make);
+      async function* cursor(): AsyncGenerator<Job> {
+        while (pulled < total) yield make();
+      }
+      let pulledAtFirstRetry: number | undefined;
+      const failedOnce = new Set<number>();
+      const results = await lastValueFrom(
+        pull(kind === 'batch' ? batch : cursor(), store).pipe(
+          orderedDelivery(store, {
+            deliver: (job, attempt): DeliveryOutcome => {
+              if (attempt > 1) pulledAtFirstRetry ??= pulled;
+              if (job.id % 100 === 0 && !failedOnce.has(job.id)) {
+                failedOnce.add(job.id);
+                return 'failed';
+              }
+              return 'succeeded';
+            },
+            retryDelay: 1,
+          }),
+          toArray(),
+        ),
+      );
+      expect(results).toHaveLength(total);
+      expect(pulledAtFirstRetry).toBeDefined();
+      // Retries ran while the source was still being pulled, not after it ended.
+      expect(pulledAtFirstRetry!).toBeLessThan(total / 2);
+    },
+  );
+});
+
 describe('pull with an AsyncIterable', () => {
   it('pulls up to the high-water mark, stops there, and resumes at half', async () => {
     const store = newStore(10);

@@ -240,8 +240,8 @@ class KeyedRunner<T, R> implements Observer<T> {
  * One key's bookkeeping, alive while the key has something queued or running.
  * It is also the observer of the key's running inner and that inner's last
  * teardown: one inner at a time, so one lane serves them all, with no closure
- * per inner or per lane (under tsx, which the benchmark runs, each closure
- * creation also costs a `__name` call).
+ * per inner or per lane (bundlers that keep function names, as tsx does, add a
+ * `__name` call to each closure created).
  */
 class KeyLane<T, R> implements Partial<Observer<R>>, Unsubscribable {
   running = false;

@@ -12,12 +12,14 @@ export type DeliveryOutcome = 'succeeded' | 'failed' | 'aborted' | 'filtered';
 /** Options of {@link orderedDelivery}. */
 export interface OrderedDeliveryOptions<T> {
   /**
-   * Delivers one job; its first value is the outcome. An error, or
-   * completing with no value, counts as a failed attempt and is kept as the
-   * result's `error`. `attempt` is 1 for the first call of a job.
+   * Delivers one job: an `ObservableInput` (Observable, Promise, …) whose
+   * first value is the outcome, or the outcome itself for a synchronous
+   * delivery. A throw, an error, or completing with no value counts as a
+   * failed attempt and is kept as the result's `error`. `attempt` is 1 for
+   * the first call of a job.
    * @example deliver: (job) => fetch(url, { method: 'POST', body: job.body }).then((r) => (r.ok ? 'succeeded' : 'failed'))
    */
-  deliver: (job: T, attempt: number) => ObservableInput<DeliveryOutcome>;
+  deliver: (job: T, attempt: number) => ObservableInput<DeliveryOutcome> | DeliveryOutcome;
   /**
    * How many deliveries may run at once over all keys (one per key at most).
    * @default 64
@@ -113,15 +115,15 @@ export function orderedDelivery<T>(
         subscriber.complete();
       };
 
-      let input: ObservableInput<DeliveryOutcome>;
+      let input: ObservableInput<DeliveryOutcome> | DeliveryOutcome;
       try {
         input = deliver(job, number);
       } catch (error) {
         settle('failed', error, true);
         return undefined;
       }
-      // A bare outcome (from plain JavaScript) would otherwise be iterated
-      // character by character.
+      // A bare outcome: settled at once (as an iterable, a string would be
+      // read character by character).
       if (typeof input === 'string') {
         settle(input, undefined, false);
         return undefined;
