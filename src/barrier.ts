@@ -127,7 +127,13 @@ export class Barrier {
       return this.keepIdle ? this.enterRecord(key, jobId, undefined, undefined) : ACCEPTED;
     }
     if (typeof entry === 'number') return this.enterFailed(key, jobId, entry);
-    return entry.idle ? this.enterRecord(key, jobId, undefined, entry) : this.enterRecord(key, jobId, entry, undefined);
+    if (!entry.idle) return this.enterRecord(key, jobId, entry, undefined);
+    // A key with no record but a kept one (keyThreshold > 0): steps 1 to 8
+    // come down to "a fresh record running this job" unless ordering is off.
+    if (this.options.orderingDisabled !== undefined) return this.enterRecord(key, jobId, undefined, entry);
+    this.newRecord(entry).concurrent!.add(jobId);
+    this.records.revive(entry);
+    return ACCEPTED_RECORDED;
   }
 
   /** `enter` for an enabled key whose only state is its failed job. */

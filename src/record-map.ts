@@ -3,6 +3,9 @@ import type { Entry, KeyRecord } from './key-record.js';
 /** Slots of the presence filter; a power of two. */
 const FILTER_SLOTS = 4096;
 
+/** Past this many entries the filter answers "maybe" for almost every key. */
+const SATURATED = FILTER_SLOTS / 2;
+
 /** Idle records kept at most; past this, all of them are deleted at once. */
 const IDLE_LIMIT = 16_384;
 
@@ -50,7 +53,10 @@ export class RecordMap {
 
   /** The key's entry, an idle record included. */
   find(key: string): Entry | undefined {
-    if (this.map.size === 0 || this.filter[slotOf(key)] === 0) return undefined;
+    const size = this.map.size;
+    if (size === 0) return undefined;
+    // Past a few thousand keys nearly every slot is taken: skip the filter.
+    if (size < SATURATED && this.filter[slotOf(key)] === 0) return undefined;
     if (key === this.cachedKey) return this.cachedEntry;
     const entry = this.map.get(key);
     this.cachedKey = key;
