@@ -119,8 +119,9 @@ export class Barrier {
    * const { accepted, previousFailedJobId } = barrier.enter(job.userId, job.id);
    */
   enter(key: string, jobId: number): EnterResult {
-    checkKey(key);
-    checkJobId(jobId);
+    // Checked inline: the calls below run only for a bad argument.
+    if (typeof key !== 'string') checkKey(key);
+    if (typeof jobId !== 'number' || (jobId | 0) !== jobId) checkJobId(jobId);
     const entry = this.records.find(key);
     if (entry === undefined) {
       // Hot path: no record, nothing to allocate.
@@ -219,8 +220,9 @@ export class Barrier {
    * if (barrier.enter(key, id).accepted && shuttingDown) barrier.leave(key, id);
    */
   leave(key: string, jobId: number): void {
-    checkKey(key);
-    checkJobId(jobId);
+    // Checked inline: the calls below run only for a bad argument.
+    if (typeof key !== 'string') checkKey(key);
+    if (typeof jobId !== 'number' || (jobId | 0) !== jobId) checkJobId(jobId);
     const entry = this.records.get(key);
     if (entry === undefined || typeof entry === 'number') return;
     entry.concurrent?.delete(jobId);
@@ -262,8 +264,9 @@ export class Barrier {
    * if (barrier.wait(key, id).wait) barrier.stateChanged(key, id, 'waiting');
    */
   wait(key: string, jobId: number): WaitResult {
-    checkKey(key);
-    checkJobId(jobId);
+    // Checked inline: the calls below run only for a bad argument.
+    if (typeof key !== 'string') checkKey(key);
+    if (typeof jobId !== 'number' || (jobId | 0) !== jobId) checkJobId(jobId);
     const entry = this.records.get(key);
     if (entry === undefined) return NO_WAIT;
     let failed: number;
@@ -291,8 +294,9 @@ export class Barrier {
    * barrier.stateChanged('user-1', 1, 'succeeded'); // true: applied at the next sync()
    */
   stateChanged(key: string, jobId: number, state: JobState): boolean {
-    checkKey(key);
-    checkJobId(jobId);
+    // Checked inline: the calls below run only for a bad argument.
+    if (typeof key !== 'string') checkKey(key);
+    if (typeof jobId !== 'number' || (jobId | 0) !== jobId) checkJobId(jobId);
     const code = stateCode(state);
     if (code === FAILED) {
       this.applyFailed(key, jobId);

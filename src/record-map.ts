@@ -41,6 +41,8 @@ function slotOf(key: string): number {
  */
 export class RecordMap {
   private readonly map = new Map<string, Entry>();
+  /** `map.size`, as a field: the no-record hot path reads only this. */
+  private entries = 0;
   private readonly filter = new Int32Array(FILTER_SLOTS);
   private idleCount = 0;
   private cachedKey: string | undefined = undefined;
@@ -48,15 +50,15 @@ export class RecordMap {
 
   /** Records, idle ones not counted. */
   get size(): number {
-    return this.map.size - this.idleCount;
+    return this.entries - this.idleCount;
   }
 
   /** The key's entry, an idle record included. */
   find(key: string): Entry | undefined {
-    const size = this.map.size;
-    if (size === 0) return undefined;
+    const entries = this.entries;
+    if (entries === 0) return undefined;
     // Past a few thousand keys nearly every slot is taken: skip the filter.
-    if (size < SATURATED && this.filter[slotOf(key)] === 0) return undefined;
+    if (entries < SATURATED && this.filter[slotOf(key)] === 0) return undefined;
     if (key === this.cachedKey) return this.cachedEntry;
     const entry = this.map.get(key);
     this.cachedKey = key;
@@ -72,7 +74,10 @@ export class RecordMap {
 
   set(key: string, entry: Entry): void {
     const old = this.find(key);
-    if (old === undefined) this.filter[slotOf(key)]! += 1;
+    if (old === undefined) {
+      this.filter[slotOf(key)]! += 1;
+      this.entries++;
+    }
     else if (old !== entry && typeof old === 'object') this.detach(old);
     if (typeof entry === 'object' && entry.idle) {
       entry.idle = false;
@@ -89,6 +94,7 @@ export class RecordMap {
     if (typeof old === 'object') this.detach(old);
     this.map.delete(key);
     this.filter[slotOf(key)]! -= 1;
+    this.entries--;
     this.cachedKey = key;
     this.cachedEntry = undefined;
   }
