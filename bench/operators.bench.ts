@@ -207,8 +207,10 @@ async function run(options: BenchOptions): Promise<Row[]> {
     {
       workload: 'allocations: barrierEnter, no-record path',
       note: allocationNote(ae),
-      target: '0 scavenges; retained < 0.1 B/job',
-      pass: ae.minorGcs === 0 && ae.majorGcs === 0 && slope < 0.1,
+      // A ticket or map entry per admitted job would retain 40 B/job or more;
+      // below 1 B/job is JIT code and feedback, not the jobs.
+      target: '0 scavenges; retained < 1 B/job',
+      pass: ae.minorGcs === 0 && ae.majorGcs === 0 && slope < 1,
     },
     { workload: 'allocations: control, filter floor', note: allocationNote(af) },
   ];
