@@ -231,9 +231,9 @@ export class BarrierStore<T> {
     let state = this.keys.get(key);
     if (state === undefined) {
       const result = this.enterBarrier(key, id);
-      // Hot path: nothing recorded and one entrance, so nothing to remember
-      // but a count.
-      // With orphans about, an unknown outcome must be theirs: track new jobs.
+      // Hot path: nothing recorded, one entrance, and no anonymous orphans
+      // (whose outcomes could not be told from this job's): nothing to
+      // remember but a count.
       if (result === ACCEPTED && this.entrances.size === 1 && this.orphanedUntracked === 0) {
         entrance.untracked++;
         this.untrackedOwner = entrance;
