@@ -137,9 +137,9 @@ describe('orderedDelivery: scheduling', () => {
 describe('orderedDelivery: failures and retries', () => {
   it('holds a key\'s later jobs while its failed job waits for a retry', marbles((m) => {
     const { colds, unexpected } = playOrderedDelivery(m, DELIVERY_RETRY_HOLD_RELEASE);
-    m.expect(colds.a1![0]!).toHaveSubscriptions('^!');
-    m.expect(colds.a1![1]!).toHaveSubscriptions('----^!');
-    m.expect(colds.a2![0]!).toHaveSubscriptions('-----^!');
+    m.expect(colds.a1![0]!).toHaveSubscriptions('-^--!');
+    m.expect(colds.a1![1]!).toHaveSubscriptions('---------^--!');
+    m.expect(colds.a2![0]!).toHaveSubscriptions('------------^--!');
     m.flush();
     expect(unexpected).toEqual([]);
   }));
@@ -217,7 +217,7 @@ describe('orderedDelivery: failures and retries', () => {
     m.flush();
     expect(results[0]!.error).toBe(errors.a1![2]);
     expect(results[0]!.attempts).toBe(3);
-    expect(calls.filter((call) => call.startsWith('a1#'))).toEqual(['a1#1@0', 'a1#2@2', 'a1#3@4']);
+    expect(calls.filter((call) => call.startsWith('a1#'))).toEqual(['a1#1@1', 'a1#2@5', 'a1#3@9']);
     // 'aborted' is terminal: the barrier forgot the failed job.
     expect(store.barrier.peek('a')).toBeUndefined();
   }));
