@@ -559,7 +559,9 @@ export class BarrierStore<T> {
     const state = this.keyState(key);
     state.retrying++;
     this.retryingCount++;
+    let ran = false;
     const timer = this.scheduler.schedule(() => {
+      ran = true;
       entrance.retryTimers.delete(ticket);
       const current = this.keyState(key);
       current.retrying--;
@@ -568,17 +570,24 @@ export class BarrierStore<T> {
       this.heldCount++;
       this.release(key);
     }, delay);
-    // A zero delay on a synchronous scheduler may already have run.
-    if (!timer.closed) entrance.retryTimers.set(ticket, timer);
+    // A zero delay on a synchronous scheduler (queueScheduler) may already
+    // have run, and its action need not be closed: cancelling it again at
+    // unsubscribe would count the retry twice.
+    if (!ran) entrance.retryTimers.set(ticket, timer);
   }
 
   private changed(key: string): void {
     this.changedKeys.add(key);
     if (!this.options.manualSync && this.syncAction === undefined) {
-      this.syncAction = this.scheduler.schedule(() => {
+      let ran = false;
+      const action = this.scheduler.schedule(() => {
+        ran = true;
         this.syncAction = undefined;
         this.sync();
       });
+      // A synchronous scheduler has already synced: remembering its action
+      // would block every later sync and every completion.
+      if (!ran) this.syncAction = action;
     }
   }
 

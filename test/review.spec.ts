@@ -1,0 +1,62 @@
+import { queueScheduler, Subject } from 'rxjs';
+import { describe, expect, it } from 'vitest';
+import { BarrierStore, type BarrierStoreOptions, type JobStatus } from '../src/index.js';
+import { barrierEnter } from '../src/operators/barrier-enter.js';
+import { barrierState } from '../src/operators/barrier-state.js';
+import { orderedDelivery } from '../src/operators/ordered-delivery.js';
+
+interface Job {
+  key: string;
+  id: number;
+}
+
+const job = (key: string, id: number): Job => ({ key, id });
+
+function newStore(options: Partial<BarrierStoreOptions<Job>>): BarrierStore<Job> {
+  return new BarrierStore<Job>({ key: (value) => value.key, jobId: (value) => value.id, ...options });
+}
+
+describe('review: a synchronous scheduler (queueScheduler) runs zero-delay work inside schedule()', () => {
+  it('the automatic sync is not left pending for good: the entrance completes and later held jobs are released', () => {
+    const store = newStore({ scheduler: queueScheduler, retryDelay: 0 });
+    const failedOnce = new Set<string>();
+    const results: string[] = [];
+    let completed = false;
+    const source = new Subject<Job>();
+    source
+      .pipe(
+        orderedDelivery(store, {
+          deliver: (value) => {
+            const name = `${value.key}#${value.id}`;
+            if (value.id === 1 && !failedOnce.has(name)) {
+              failedOnce.add(name);
+              return 'failed';
+            }
+            return 'succeeded';
+          },
+        }),
+      )
+      .subscribe({ next: (result) => results.push(`${result.key}#${result.jobId}`), complete: () => (completed = true) });
+    source.next(job('a', 1));
+    source.next(job('a', 2));
+    source.next(job('b', 1));
+    source.next(job('b', 2));
+    source.complete();
+    expect(results.sort()).toEqual(['a#1', 'a#2', 'b#1', 'b#2']);
+    expect(completed).toBe(true);
+  });
+
+  it('a retry that already ran is not cancelled again on unsubscribe (retrying never goes negative)', () => {
+    const store = newStore({ scheduler: queueScheduler, retryDelay: 0 });
+    const executor = new Subject<JobStatus<Job>>();
+    executor.pipe(barrierState(store)).subscribe();
+    const source = new Subject<Job>();
+    const admitted: number[] = [];
+    const subscription = source.pipe(barrierEnter(store)).subscribe((value) => admitted.push(value.id));
+    source.next(job('k', 1));
+    executor.next({ job: job('k', 1), state: 'failed' });
+    expect(admitted).toEqual([1, 1]); // re-admitted at once
+    subscription.unsubscribe();
+    expect(store.stats()).toMatchObject({ retrying: 0, admitted: 0, held: 0, keys: 0 });
+  });
+});
