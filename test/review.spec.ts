@@ -1,4 +1,5 @@
-import { queueScheduler, Subject } from 'rxjs';
+import { map, queueScheduler, range, Subject, take } from 'rxjs';
+import { TestScheduler } from 'rxjs/testing';
 import { describe, expect, it } from 'vitest';
 import { BarrierStore, type BarrierStoreOptions, type JobStatus } from '../src/index.js';
 import { barrierEnter } from '../src/operators/barrier-enter.js';
@@ -58,5 +59,31 @@ describe('review: a synchronous scheduler (queueScheduler) runs zero-delay work 
     expect(admitted).toEqual([1, 1]); // re-admitted at once
     subscription.unsubscribe();
     expect(store.stats()).toMatchObject({ retrying: 0, admitted: 0, held: 0, keys: 0 });
+  });
+});
+
+describe('review: barrierEnter stops a synchronous source once its subscriber is gone', () => {
+  it('admits nothing after downstream unsubscribed inside next (take(1) over a synchronous source)', () => {
+    const scheduler = new TestScheduler(() => undefined);
+    let keyCalls = 0;
+    const store = new BarrierStore<Job>({
+      key: (value) => {
+        keyCalls++;
+        return value.key;
+      },
+      jobId: (value) => value.id,
+      scheduler,
+    });
+    const admitted: number[] = [];
+    store.events$.subscribe((event) => {
+      if (event.type === 'admitted') admitted.push(event.jobId);
+    });
+    const seen: number[] = [];
+    range(1, 1000)
+      .pipe(map((id) => job(`k${id}`, id)), barrierEnter(store), take(1))
+      .subscribe((value) => seen.push(value.id));
+    expect(seen).toEqual([1]);
+    expect(admitted).toEqual([1]);
+    expect(keyCalls).toBe(1);
   });
 });

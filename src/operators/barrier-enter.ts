@@ -1,4 +1,4 @@
-import { Observable, type MonoTypeOperatorFunction } from 'rxjs';
+import { Observable, type MonoTypeOperatorFunction, type Subscription } from 'rxjs';
 import type { BarrierStore } from '../store.js';
 
 /**
@@ -23,7 +23,19 @@ export function barrierEnter<T>(store: BarrierStore<T>): MonoTypeOperatorFunctio
   return (source) =>
     new Observable<T>((subscriber) => {
       const entrance = store.openEntrance(subscriber);
-      const subscription = source.subscribe({
+      // Registered before the source is subscribed, and holding the subscriber
+      // the source itself sees: if downstream unsubscribes (or we error) while
+      // a synchronous source is emitting, the source stops at once instead of
+      // pushing the rest of its jobs into a closed entrance.
+      let sourceSubscriber: Subscription | undefined;
+      subscriber.add(() => {
+        sourceSubscriber?.unsubscribe();
+        store.closeEntrance(entrance);
+      });
+      new Observable<T>((inner) => {
+        sourceSubscriber = inner;
+        return source.subscribe(inner);
+      }).subscribe({
         next: (job) => {
           try {
             store.admit(entrance, job);
@@ -34,9 +46,5 @@ export function barrierEnter<T>(store: BarrierStore<T>): MonoTypeOperatorFunctio
         error: (error: unknown) => subscriber.error(error),
         complete: () => store.sourceCompleted(entrance),
       });
-      return () => {
-        subscription.unsubscribe();
-        store.closeEntrance(entrance);
-      };
     });
 }
