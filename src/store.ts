@@ -622,6 +622,9 @@ export class BarrierStore<T> {
       let ticket = state.held[0]!;
       try {
         let result = this.enterBarrier(key, ticket.id);
+        // A release may disable the key (keyThreshold, orderingDisabled) as
+        // an admission can: prune it too, or it stays disabled for good.
+        if (this.pruneCapable) this.schedulePrune();
         const previous = result.previousFailedJobId;
         if (!result.accepted && previous !== undefined && previous > ticket.id) {
           // Only outside the enabled mode: the failed job is a later one,

@@ -87,3 +87,28 @@ describe('review: barrierEnter stops a synchronous source once its subscriber is
     expect(keyCalls).toBe(1);
   });
 });
+
+describe('review: periodic prune also covers records made when held jobs are released', () => {
+  it('a key disabled while its paused jobs are released is pruned while the store stays subscribed', () => {
+    const scheduler = new TestScheduler(() => undefined);
+    scheduler.maxFrames = Infinity;
+    const store = newStore({ scheduler, keyThreshold: 1, disabledDuration: 10, halfEnabledDuration: 10 });
+    const executor = new Subject<JobStatus<Job>>();
+    executor.pipe(barrierState(store)).subscribe();
+    const source = new Subject<Job>();
+    const admitted: number[] = [];
+    source.pipe(barrierEnter(store)).subscribe((value) => admitted.push(value.id));
+    store.pause('k');
+    source.next(job('k', 1));
+    source.next(job('k', 2));
+    store.resume('k'); // job 2 trips keyThreshold 1: the key is disabled
+    expect(admitted).toEqual([1, 2]);
+    expect(store.barrier.disabled('k')).toBe(true);
+    executor.next({ job: job('k', 1), state: 'succeeded' });
+    executor.next({ job: job('k', 2), state: 'succeeded' });
+    scheduler.maxFrames = 200;
+    scheduler.flush();
+    // disabled -> halfEnabled -> enabled and deleted, well within 200 ms of durations of 10
+    expect(store.barrier.size).toBe(0);
+  });
+});
