@@ -218,6 +218,14 @@ export class BarrierStore<T> {
 
   /** @internal Registers a `barrierEnter` subscription. */
   openEntrance(subscriber: Subscriber<T>): Entrance<T> {
+    // A new pipeline on a store nothing is subscribed to: no executor is left
+    // that could report an old orphan, so forget them (and take the untracked
+    // path again). Not at the last detach: an executor in another pipeline
+    // detaches between two inners while it still holds orphans in its queue.
+    if (this.attachments === 0) {
+      this.orphanedUntracked = 0;
+      this.orphanedTickets.clear();
+    }
     const entrance = new Entrance(subscriber);
     this.entrances.add(entrance);
     this.attach();
@@ -416,9 +424,6 @@ export class BarrierStore<T> {
 
   private detach(): void {
     if (--this.attachments > 0) return;
-    // No operator is left that could report an orphan's outcome.
-    this.orphanedUntracked = 0;
-    this.orphanedTickets.clear();
     // Nobody is left to run the scheduled work: sync now so the barrier is
     // clean, and stop pruning.
     if (this.syncAction !== undefined) this.sync();

@@ -1,9 +1,11 @@
-import { map, queueScheduler, range, Subject, take } from 'rxjs';
+import { delay, map, of, queueScheduler, range, Subject, take } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import { describe, expect, it } from 'vitest';
-import { BarrierStore, type BarrierStoreOptions, type JobStatus } from '../src/index.js';
+import { BarrierStore, type BarrierStoreOptions, type JobState, type JobStatus } from '../src/index.js';
 import { barrierEnter } from '../src/operators/barrier-enter.js';
 import { barrierState } from '../src/operators/barrier-state.js';
+import { barrierWait } from '../src/operators/barrier-wait.js';
+import { concatMapByKey } from '../src/operators/concat-map-by-key.js';
 import { orderedDelivery } from '../src/operators/ordered-delivery.js';
 
 interface Job {
@@ -110,5 +112,41 @@ describe('review: periodic prune also covers records made when held jobs are rel
     scheduler.flush();
     // disabled -> halfEnabled -> enabled and deleted, well within 200 ms of durations of 10
     expect(store.barrier.size).toBe(0);
+  });
+});
+
+describe('review: orphans outlive the moment between two inners of an executor in another pipeline', () => {
+  it("an executor's queued job of a closed entrance is accepted as an orphan, not rejected as never admitted", () => {
+    const scheduler = new TestScheduler(() => undefined);
+    scheduler.maxFrames = Infinity;
+    const store = newStore({ scheduler });
+    const admitted = new Subject<Job>();
+    const source = new Subject<Job>();
+    const entrance = source.pipe(barrierEnter(store)).subscribe(admitted);
+    const settled: string[] = [];
+    let failure: unknown;
+    // The documented composition, with the executor in its own pipeline: one job at a time.
+    admitted
+      .pipe(
+        concatMapByKey(
+          () => 'one lane',
+          (value) =>
+            of(value).pipe(
+              barrierWait(store),
+              delay(10, scheduler),
+              map((sent) => ({ job: sent, state: 'succeeded' as JobState })),
+              barrierState(store),
+            ),
+          1,
+        ),
+      )
+      .subscribe({ next: (status) => settled.push(`${status.job.key}#${status.job.id}`), error: (error: unknown) => (failure = error) });
+    source.next(job('a', 1));
+    source.next(job('b', 1)); // queued in the executor behind a#1
+    entrance.unsubscribe(); // both are orphans now; the executor goes on
+    scheduler.flush();
+    expect(failure).toBeUndefined();
+    expect(settled).toEqual(['a#1', 'b#1']);
+    expect(store.stats()).toMatchObject({ total: 0, keys: 0, records: 0 });
   });
 });
