@@ -1,6 +1,7 @@
 import type { SchedulerLike } from 'rxjs';
 import { asyncScheduler } from 'rxjs';
 import type { BarrierOptions } from './barrier-options.js';
+import type { BarrierSnapshot } from './barrier-snapshot.js';
 import { describeValue } from './errors.js';
 import { checkRetryDelay, DEFAULT_RETRY_DELAY, type RetryDelay } from './retry-delay.js';
 
@@ -57,6 +58,15 @@ export interface BarrierStoreOptions<T> extends BarrierOptions {
    * @example onOverflow: (job) => parkingLot.push(job)
    */
   onOverflow?: (job: T) => void;
+  /**
+   * A barrier snapshot to start from (`store.barrier.snapshot()` saved before
+   * a restart), restored with `Barrier.fromSnapshot` and this store's barrier
+   * options. Failed jobs it records hold their keys until they are entered
+   * again, so feed them to the source first.
+   * @default undefined (an empty barrier)
+   * @example snapshot: JSON.parse(await readFile('barrier.json', 'utf8'))
+   */
+  snapshot?: BarrierSnapshot;
   /**
    * Milliseconds before a failed job is re-admitted: a number, or a function
    * of the attempt that failed (1 for the first).

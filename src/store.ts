@@ -79,7 +79,9 @@ export class BarrierStore<T> {
     this.options = resolveStoreOptions(options);
     const { scheduler } = this.options;
     this.scheduler = scheduler;
-    this.barrier = new Barrier({ ...options, now: options.now ?? (() => scheduler.now()) });
+    const barrierOptions = { ...options, now: options.now ?? (() => scheduler.now()) };
+    this.barrier =
+      options.snapshot === undefined ? new Barrier(barrierOptions) : Barrier.fromSnapshot(options.snapshot, barrierOptions);
     this.lowWaterMark = Math.floor(this.options.highWaterMark / 2);
     this.pruneCapable = (options.keyThreshold ?? 0) > 0 || options.orderingDisabled !== undefined;
     const disabledDuration = options.disabledDuration ?? BARRIER_DEFAULTS.disabledDuration;

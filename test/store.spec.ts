@@ -2,6 +2,7 @@ import { Observable, Subject, merge, of, type Subscription } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
+  type Barrier,
   BarrierStore,
   HeldJobsOverflowError,
   IllegalJobSequenceError,
@@ -1033,5 +1034,29 @@ describe('BarrierStore: orphans of a closed entrance beside a live untracked one
     expect(live.completed).toBe(true);
     expect(store.barrier.size).toBe(0);
     executor.unsubscribe();
+  });
+});
+
+describe('BarrierStore: starting from a saved barrier', () => {
+  it('restores the snapshot option, so a failed job saved before a restart still holds its key', () => {
+    const before = newStore(newScheduler());
+    new Entry(before).push(job('k', 1));
+    report(before, job('k', 1), 'failed');
+    const saved = JSON.parse(JSON.stringify(before.barrier.snapshot())) as ReturnType<Barrier['snapshot']>;
+
+    const scheduler = newScheduler();
+    const after = newStore(scheduler, { snapshot: saved });
+    expect(after.barrier.peek('k')).toBe(1);
+    const entry = new Entry(after).push(job('k', 2));
+    expect(entry.admitted).toEqual([]); // held behind the restored failed job
+    entry.push(job('k', 1)); // the failed job, fed again first in line
+    expect(entry.admitted).toEqual(['k#1']);
+    report(after, job('k', 1), 'succeeded');
+    advanceTo(scheduler, 1);
+    expect(entry.admitted).toEqual(['k#1', 'k#2']);
+  });
+
+  it('rejects a malformed snapshot option with the TypeError fromSnapshot gives', () => {
+    expect(() => newStore(newScheduler(), { snapshot: { version: 2 } as never })).toThrow(/invalid barrier snapshot: version must be 1/);
   });
 });
