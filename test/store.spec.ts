@@ -1060,3 +1060,39 @@ describe('BarrierStore: starting from a saved barrier', () => {
     expect(() => newStore(newScheduler(), { snapshot: { version: 2 } as never })).toThrow(/invalid barrier snapshot: version must be 1/);
   });
 });
+
+describe('BarrierStore with keyThreshold and an onIllegalSequence callback', () => {
+  it('a retry that comes after a later failed job of its key is held until that job is resolved, not lost', () => {
+    const scheduler = newScheduler();
+    const illegal: string[] = [];
+    const store = newStore(scheduler, {
+      keyThreshold: 2,
+      disabledDuration: 1,
+      halfEnabledDuration: 1,
+      retryDelay: 10,
+      onIllegalSequence: (error) => illegal.push(`${error.location} ${error.jobId} after ${error.previousFailedJobId}`),
+    });
+    const entry = new Entry(store).push(job('k', 1), job('k', 2), job('k', 3)); // 3 trips the threshold: disabled
+    report(store, job('k', 1), 'failed'); // ignored by the disabled barrier; retried at 10
+    report(store, job('k', 2), 'succeeded');
+    report(store, job('k', 3), 'succeeded');
+    advanceTo(scheduler, 2);
+    entry.push(job('k', 4)); // half-enabled now
+    report(store, job('k', 4), 'failed'); // the key's failed job; retried at 12
+    advanceTo(scheduler, 11); // 1's retry: the key is enabled again, and 1 < failed 4
+    expect(illegal).toEqual(['enter 1 after 4']);
+    expect(entry.admitted).toEqual(['k#1', 'k#2', 'k#3', 'k#4']);
+    expect(store.stats()).toMatchObject({ held: 1, retrying: 1 });
+    advanceTo(scheduler, 13); // 4's retry goes first; 1 stays held behind it
+    expect(entry.admitted).toEqual(['k#1', 'k#2', 'k#3', 'k#4', 'k#4']);
+    expect(store.stats()).toMatchObject({ held: 1, retrying: 0, admitted: 1 });
+    report(store, job('k', 4), 'succeeded');
+    advanceTo(scheduler, 14);
+    expect(entry.admitted).toEqual(['k#1', 'k#2', 'k#3', 'k#4', 'k#4', 'k#1']);
+    report(store, job('k', 1), 'succeeded');
+    entry.end();
+    advanceTo(scheduler, 15);
+    expect(entry.completed).toBe(true);
+    expect(store.stats()).toMatchObject({ held: 0, retrying: 0, admitted: 0 });
+  });
+});
