@@ -559,13 +559,15 @@ export class BarrierStore<T> {
 
   private retryLater(ticket: Ticket<T>, delay: number, error: unknown): void {
     const { entrance, key } = ticket;
-    if (this.events.observed) {
-      this.emit({ type: 'failed', key, jobId: ticket.id, job: ticket.job, attempt: ticket.failures, retryIn: delay, error });
+    if (entrance.closed) {
+      this.emitFailed(ticket, delay, error);
+      return;
     }
-    if (entrance.closed) return;
     const state = this.keyState(key);
     state.retrying++;
     this.retryingCount++;
+    // Counted first, so a handler reading stats() sees the job retrying.
+    this.emitFailed(ticket, delay, error);
     let ran = false;
     const timer = this.scheduler.schedule(() => {
       ran = true;
@@ -581,6 +583,12 @@ export class BarrierStore<T> {
     // have run, and its action need not be closed: cancelling it again at
     // unsubscribe would count the retry twice.
     if (!ran) entrance.retryTimers.set(ticket, timer);
+  }
+
+  private emitFailed(ticket: Ticket<T>, delay: number, error: unknown): void {
+    if (!this.events.observed) return;
+    const { key, id, job, failures } = ticket;
+    this.emit({ type: 'failed', key, jobId: id, job, attempt: failures, retryIn: delay, error });
   }
 
   private changed(key: string): void {
@@ -625,7 +633,6 @@ export class BarrierStore<T> {
     for (;;) {
       const state = this.keys.get(key);
       if (state === undefined || state.paused || state.held.length === 0) return;
-      let index = 0;
       let ticket = state.held[0]!;
       try {
         let result = this.enterBarrier(key, ticket.id);
@@ -636,9 +643,9 @@ export class BarrierStore<T> {
         if (!result.accepted && previous !== undefined && previous > ticket.id) {
           // Only outside the enabled mode: the failed job is a later one,
           // held behind this one; it must go first or the key never moves.
-          index = state.held.findIndex((held) => held.id === previous);
-          if (index < 0) return;
-          ticket = state.held[index]!;
+          const later = state.held.find((held) => held.id === previous);
+          if (later === undefined) return;
+          ticket = later;
           result = this.enterBarrier(key, ticket.id);
         }
         if (!result.accepted) return;
@@ -646,7 +653,14 @@ export class BarrierStore<T> {
         ticket.entrance.subscriber.error(error);
         continue;
       }
-      state.held.splice(index, 1);
+      // User code ran inside enterBarrier (events$ handlers, orderingDisabled):
+      // find the ticket again. Gone means its entrance closed meanwhile.
+      const at = this.keys.get(key) === state ? state.held.indexOf(ticket) : -1;
+      if (at < 0) {
+        this.barrier.leave(key, ticket.id);
+        continue;
+      }
+      state.held.splice(at, 1);
       this.heldCount--;
       state.running.push(ticket);
       this.admittedCount++;

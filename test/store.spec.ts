@@ -1096,3 +1096,33 @@ describe('BarrierStore with keyThreshold and an onIllegalSequence callback', () 
     expect(store.stats()).toMatchObject({ held: 0, retrying: 0, admitted: 0 });
   });
 });
+
+describe('BarrierStore: user code running inside its bookkeeping', () => {
+  it('regression: an events$ handler that closed the entrance during a release drove counts negative and left the job recorded', () => {
+    const scheduler = newScheduler();
+    const store = newStore(scheduler, { keyThreshold: 5, retryDelay: 1 });
+    const entry = new Entry(store).push(job('k', 1));
+    report(store, job('k', 1), 'failed');
+    entry.push(job('k', 2)); // held behind the failed job
+    advanceTo(scheduler, 1); // k#1 retried
+    report(store, job('k', 1), 'succeeded');
+    store.events$.subscribe((event) => {
+      if (event.type === 'recordCreated') entry.close();
+    });
+    advanceTo(scheduler, 2); // the sync deletes k's record; releasing k#2 creates one
+    expect(entry.admitted).toEqual(['k#1', 'k#1']);
+    expect(store.stats()).toMatchObject({ held: 0, retrying: 0, admitted: 0, total: 0, keys: 0 });
+    expect(store.barrier.size).toBe(0);
+  });
+
+  it('a failed event already counts the job as retrying', () => {
+    const store = newStore(newScheduler(), { retryDelay: 5 });
+    const seen: number[] = [];
+    store.events$.subscribe((event) => {
+      if (event.type === 'failed') seen.push(store.stats().retrying);
+    });
+    new Entry(store).push(job('k', 1));
+    report(store, job('k', 1), 'failed');
+    expect(seen).toEqual([1]);
+  });
+});
