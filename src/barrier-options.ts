@@ -1,4 +1,4 @@
-import type { BarrierMetadata, IllegalJobSequenceError } from './errors.js';
+import { describeValue, type BarrierMetadata, type IllegalJobSequenceError } from './errors.js';
 
 /** Options of a {@link Barrier}. Every option is optional. */
 export interface BarrierOptions {
@@ -97,30 +97,27 @@ export const BARRIER_DEFAULTS = Object.freeze({
   onIllegalSequence: 'throw',
 } as const);
 
-const describe = (value: unknown): string =>
-  typeof value === 'string' ? JSON.stringify(value) : typeof value === 'bigint' ? `${value}n` : String(value);
-
 function count(name: string, value: unknown, fallback: number): number {
   if (value === undefined) return fallback;
-  if (typeof value !== 'number') throw new TypeError(`option ${name} must be a number, got ${describe(value)}`);
+  if (typeof value !== 'number') throw new TypeError(`option ${name} must be a number, got ${describeValue(value)}`);
   if (!Number.isSafeInteger(value) || value < 0) {
-    throw new RangeError(`option ${name} must be a non-negative safe integer, got ${describe(value)}`);
+    throw new RangeError(`option ${name} must be a non-negative safe integer, got ${describeValue(value)}`);
   }
   return value;
 }
 
 function duration(name: string, value: unknown, fallback: number): number {
   if (value === undefined) return fallback;
-  if (typeof value !== 'number') throw new TypeError(`option ${name} must be a number, got ${describe(value)}`);
+  if (typeof value !== 'number') throw new TypeError(`option ${name} must be a number, got ${describeValue(value)}`);
   if (!Number.isFinite(value) || value < 0) {
-    throw new RangeError(`option ${name} must be a non-negative finite number of milliseconds, got ${describe(value)}`);
+    throw new RangeError(`option ${name} must be a non-negative finite number of milliseconds, got ${describeValue(value)}`);
   }
   return value;
 }
 
 function callback<F>(name: string, value: unknown): F | undefined {
   if (value === undefined) return undefined;
-  if (typeof value !== 'function') throw new TypeError(`option ${name} must be a function, got ${describe(value)}`);
+  if (typeof value !== 'function') throw new TypeError(`option ${name} must be a function, got ${describeValue(value)}`);
   return value as F;
 }
 
@@ -130,14 +127,14 @@ function callback<F>(name: string, value: unknown): F | undefined {
  */
 export function resolveBarrierOptions(options: BarrierOptions = {}): ResolvedBarrierOptions {
   if (typeof options !== 'object' || options === null) {
-    throw new TypeError(`Barrier options must be an object, got ${describe(options)}`);
+    throw new TypeError(`Barrier options must be an object, got ${describeValue(options)}`);
   }
   const { metadata = {}, onIllegalSequence = BARRIER_DEFAULTS.onIllegalSequence } = options;
   if (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata)) {
-    throw new TypeError(`option metadata must be a plain object, got ${describe(metadata)}`);
+    throw new TypeError(`option metadata must be a plain object, got ${describeValue(metadata)}`);
   }
   if (onIllegalSequence !== 'throw' && typeof onIllegalSequence !== 'function') {
-    throw new TypeError(`option onIllegalSequence must be 'throw' or a function, got ${describe(onIllegalSequence)}`);
+    throw new TypeError(`option onIllegalSequence must be 'throw' or a function, got ${describeValue(onIllegalSequence)}`);
   }
   return {
     concurrencyLimit: count('concurrencyLimit', options.concurrencyLimit, BARRIER_DEFAULTS.concurrencyLimit),

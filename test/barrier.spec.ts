@@ -1017,3 +1017,10 @@ describe('queueing', () => {
     expect(barrier.size).toBe(4);
   });
 });
+
+describe('Barrier options: values that cannot be turned into a string', () => {
+  it('regression: an object without a prototype as an option threw an unrelated conversion error, not one naming the option', () => {
+    const value = Object.create(null) as unknown as number;
+    expect(() => new Barrier({ concurrencyLimit: value })).toThrow(/^option concurrencyLimit must be a number, got \{\}$/);
+  });
+});
