@@ -341,9 +341,7 @@ export class BarrierStore<T> {
    * @internal The last check before sending. Returns true when the job may
    * go on; otherwise reports it `waiting` and holds it at its entrance.
    */
-  checkWait(job: T): boolean {
-    const key = this.keyOf(job);
-    const id = this.jobIdOf(job);
+  checkWait(job: T, key: string = this.keyOf(job), id: number = this.jobIdOf(job)): boolean {
     if (!this.barrier.wait(key, id).wait) return true;
     const ticket = this.takeAdmitted(key, id, job);
     if (this.barrier.stateChanged(key, id, 'waiting')) this.changed(key);
@@ -484,7 +482,7 @@ export class BarrierStore<T> {
     ticket.entrance.tickets++;
     this.admittedCount++;
     this.updatePressure();
-    if (this.events.observed) this.emitAdmitted(ticket);
+    if (this.events.observed) this.emit({ type: 'admitted', key: ticket.key, jobId: ticket.id, job: ticket.job });
     ticket.entrance.subscriber.next(ticket.job);
   }
 
@@ -691,10 +689,6 @@ export class BarrierStore<T> {
     const pressured = this.pressure.value;
     if (!pressured && total >= this.options.highWaterMark) this.pressure.next(true);
     else if (pressured && total <= this.lowWaterMark) this.pressure.next(false);
-  }
-
-  private emitAdmitted(ticket: Ticket<T>): void {
-    this.emit({ type: 'admitted', key: ticket.key, jobId: ticket.id, job: ticket.job });
   }
 
   private emit(event: BarrierStoreEvent<T>): void {

@@ -83,13 +83,13 @@ export function orderedDelivery<T>(
 
   const attempt = (job: T): Observable<DeliveryResult<T>> =>
     new Observable<DeliveryResult<T>>((subscriber) => {
+      const key = store.keyOf(job);
+      const jobId = store.jobIdOf(job);
       // A job that must wait is handed back to its entrance; nothing to emit.
-      if (!store.checkWait(job)) {
+      if (!store.checkWait(job, key, jobId)) {
         subscriber.complete();
         return undefined;
       }
-      const key = store.keyOf(job);
-      const jobId = store.jobIdOf(job);
       const number = store.failuresOf(key, jobId) + 1;
       let settled = false;
 
