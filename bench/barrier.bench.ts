@@ -149,6 +149,24 @@ function mapFloor(map: Map<string, number>, keys: readonly string[], jobs: numbe
   return misses;
 }
 
+/**
+ * Not a floor of issue 6: one `Map.get` per job that finds its key, on a map
+ * holding all of them. The least lookup of a barrier that records every job
+ * of every key (keyThreshold > 0) and keeps its records in a `Map`.
+ */
+function mapHit(map: Map<string, number>, keys: readonly string[], jobs: number): number {
+  let hits = 0;
+  let k = 0;
+  let untilSync = SYNC_EVERY;
+  for (let id = 1; id <= jobs; id++) {
+    const key = keys[k]!;
+    if (++k === keys.length) k = 0;
+    if (map.get(key) !== undefined) hits++;
+    if (--untilSync === 0) untilSync = SYNC_EVERY;
+  }
+  return hits;
+}
+
 interface Job {
   readonly key: string;
   readonly id: number;
@@ -270,6 +288,16 @@ export const tasks: Readonly<Record<string, Task>> = {
     );
     return { runs };
   },
+  mapHit: (options) => {
+    const keys = makeKeys(KEYS);
+    const runs = timeRuns(
+      options,
+      () => new Map<string, number>(keys.map((key) => [key, 1])),
+      (map, jobs) => mapHit(map, keys, jobs),
+      (_, hits, jobs) => assert(hits === jobs, 'every lookup hit'),
+    );
+    return { runs };
+  },
   filterFloor: (options) => {
     const keys = makeKeys(KEYS);
     const jobs: Job[] = [];
@@ -311,6 +339,7 @@ async function run(options: BenchOptions): Promise<Row[]> {
   const floor = timed('floor: 4× Map.get, no key present', await get('mapFloor'));
   const floor2 = timed('floor: 4× Map.get, map holding 2 other keys', await get('mapFloorTwoKeys'));
   const rx = timed('floor: RxJS from(jobs).pipe(filter)', await get('filterFloor'));
+  const hit = timed('1× Map.get hit, map holding the 10,000 keys', await get('mapHit'));
   const w1 = timed('1 hot path (limit 1)', await get('hotPath'));
   const w1t = timed('1 hot path (limit 1, keyThreshold 200)', await get('hotPathThreshold'));
   const w2 = timed('2 1% fail + retry (limit 1)', await get('failures'));
@@ -343,10 +372,18 @@ async function run(options: BenchOptions): Promise<Row[]> {
     floor,
     { ...floor2, ratio: floor2.nsPerJob / floor.nsPerJob, ratioTo: 'map floor', note: 'context for 2: its map holds 1–2 records' },
     { ...rx, ratio: rx.nsPerJob / floor.nsPerJob, ratioTo: 'map floor' },
+    {
+      ...hit,
+      ratio: hit.nsPerJob / w1.nsPerJob,
+      ratioTo: 'threshold 0',
+      note: 'context for 1 with keyThreshold: the lookup of a record per job, alone',
+    },
     vsFloor(w1, 2),
     {
       ...vsThreshold0(w1t, w1, 3),
-      note: `${(w1t.nsPerJob / floor.nsPerJob).toFixed(2)}× map floor: every job makes or reuses a record, one Map hit (≥ 13 ns alone); threshold 0 does no lookup at all`,
+      note:
+        `${(w1t.nsPerJob / floor.nsPerJob).toFixed(2)}× map floor, ${(w1t.nsPerJob / hit.nsPerJob).toFixed(2)}× one Map hit: ` +
+        'every job must make (or reuse) a record and find it, while threshold 0 reads one field per call',
     },
     vsFloor(w2, 2),
     vsThreshold0(w2t, w2, undefined),
