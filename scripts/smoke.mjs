@@ -12,6 +12,36 @@ const run = (cmd, args, cwd) => execFileSync(cmd, args, { cwd, stdio: ['ignore',
 const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
 const rxjsVersion = JSON.parse(run('node', ['-p', 'JSON.stringify(require("rxjs/package.json").version)'], root));
 
+// Type-checked only: values of one entry's types passed to the other's
+// functions, which breaks when the two entries resolve to different
+// declaration files (one BarrierStore class per file).
+const interop = `import { BarrierStore, pull, type DeliveryResult } from 'rx-barrier';
+import { barrierEnter, barrierState, barrierWait, concatMapByKey, orderedDelivery } from 'rx-barrier/operators';
+import { of, type Observable } from 'rxjs';
+interface Job { key: string; id: number }
+const store = new BarrierStore<Job>({ key: (job) => job.key, jobId: (job) => job.id });
+const jobs: Observable<Job> = pull(async () => null, store);
+const entered: Observable<Job> = jobs.pipe(barrierEnter(store), barrierWait(store));
+const results: Observable<DeliveryResult<Job>> = entered.pipe(orderedDelivery(store, { deliver: async () => 'succeeded' as const }));
+const states = of({ job: { key: 'k', id: 1 }, state: 'succeeded' as const }).pipe(barrierState(store));
+const byKey: Observable<number> = of(1).pipe(concatMapByKey(String, (n) => of(n)));
+export { results, states, byKey };
+`;
+
+/** Module settings each project is type-checked under, as its users may set them. */
+const settings = {
+  esm: [
+    { module: 'nodenext', moduleResolution: 'nodenext' },
+    { module: 'esnext', moduleResolution: 'bundler' },
+  ],
+  cjs: [
+    { module: 'nodenext', moduleResolution: 'nodenext' },
+    // TypeScript's default for module commonjs: no exports map, so the
+    // operators entry resolves through operators/package.json.
+    { module: 'commonjs', moduleResolution: 'node10' },
+  ],
+};
+
 const checks = {
   esm: {
     type: 'module',
@@ -53,13 +83,16 @@ try {
     const dir = join(work, name);
     mkdirSync(dir);
     writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: `smoke-${name}`, private: true, type: check.type }));
-    writeFileSync(
-      join(dir, 'tsconfig.json'),
-      JSON.stringify({ compilerOptions: { module: 'nodenext', moduleResolution: 'nodenext', strict: true, noEmit: true, skipLibCheck: false, types: [] }, files: [check.file] }),
-    );
+    const interopFile = check.type === 'module' ? 'interop.mts' : 'interop.cts';
     writeFileSync(join(dir, check.file), check.code);
+    writeFileSync(join(dir, interopFile), interop);
     run('npm', ['install', '--no-audit', '--no-fund', '--silent', '--prefer-offline', tarball, `rxjs@${rxjsVersion}`], dir);
-    run('node', [tsc, '-p', '.'], dir);
+    for (const setting of settings[name]) {
+      const config = `tsconfig.${setting.moduleResolution}.json`;
+      const compilerOptions = { ...setting, target: 'es2022', strict: true, noEmit: true, skipLibCheck: false, types: [] };
+      writeFileSync(join(dir, config), JSON.stringify({ compilerOptions, files: [check.file, interopFile] }));
+      run('node', [tsc, '-p', config], dir);
+    }
     // Run the compiled-away file as plain JS: strip the type-only lines.
     const js = check.code.replace(/^import type .*$/m, '').replace(/: (EnterResult|JobStatus<number> \| undefined|DeliveryResult<number> \| undefined)/g, '');
     const runnable = check.type === 'module'
@@ -69,7 +102,8 @@ try {
     writeFileSync(out, runnable);
     process.stdout.write(run('node', [out], dir));
   }
-  console.log('smoke test passed: the packed tarball imports and type-checks from ESM and CommonJS');
+  const checked = Object.entries(settings).map(([name, list]) => `${name}: ${list.map((s) => s.moduleResolution).join(', ')}`);
+  console.log(`smoke test passed: the packed tarball imports and type-checks from ESM and CommonJS (${checked.join('; ')})`);
 } finally {
   rmSync(work, { recursive: true, force: true });
 }

@@ -16,7 +16,7 @@ export { JOB_STATES, isJobState } from './job-state.js';
 export type { JobState } from './job-state.js';
 export { BarrierStore } from './store.js';
 export { STORE_DEFAULTS } from './store-options.js';
-export type { BarrierStoreOptions } from './store-options.js';
+export type { BarrierStoreOptions, StoreDefaults } from './store-options.js';
 export type { BarrierStoreEvent, BarrierStoreStats, HeldReason } from './store-events.js';
 export { DEFAULT_RETRY_DELAY } from './retry-delay.js';
 export type { RetryDelay } from './retry-delay.js';

@@ -88,8 +88,25 @@ export interface ResolvedStoreOptions<T> {
   readonly retryDelay: RetryDelay;
 }
 
-/** The defaults of the store's own options. */
-export const STORE_DEFAULTS = Object.freeze({
+/** The defaults of the store's own options (see {@link BarrierStoreOptions}). */
+export interface StoreDefaults {
+  readonly scheduler: SchedulerLike;
+  readonly sync: 'auto';
+  readonly highWaterMark: number;
+  readonly maxHeldPerKey: number;
+  readonly retryDelay: (attempt: number) => number;
+}
+
+/**
+ * The defaults of the store's own options.
+ *
+ * @example
+ * STORE_DEFAULTS.retryDelay(3); // 400
+ */
+// Typed by an interface: inferred, its type would name rxjs's internal
+// AsyncScheduler class, which the declarations would then import by a path
+// that only some rxjs 7 versions export.
+export const STORE_DEFAULTS: StoreDefaults = Object.freeze({
   scheduler: asyncScheduler,
   sync: 'auto',
   highWaterMark: Infinity,
