@@ -42,6 +42,14 @@ export class KeyState<T> {
     return undefined;
   }
 
+  /** Removes `ticket` from the admitted ones; false when it is not there (any more). */
+  removeRunning(ticket: Ticket<T>): boolean {
+    const at = this.running.indexOf(ticket);
+    if (at < 0) return false;
+    this.running.splice(at, 1);
+    return true;
+  }
+
   findRunning(id: number): Ticket<T> | undefined {
     return this.running.find((ticket) => ticket.id === id);
   }

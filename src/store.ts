@@ -89,6 +89,9 @@ export class BarrierStore<T> {
     this.pruneInterval = Math.max(1, Math.min(disabledDuration, halfEnabledDuration));
     this.pressure$ = this.pressure.asObservable();
     this.events$ = this.events.asObservable();
+    // Outcomes queued in the snapshot: the sync that applies them must re-try
+    // their keys, whose jobs would otherwise stay held for good.
+    for (const command of options.snapshot?.queue ?? []) this.changed(command.key);
   }
 
   /**
@@ -241,6 +244,7 @@ export class BarrierStore<T> {
     let state = this.keys.get(key);
     if (state === undefined) {
       const result = this.enterBarrier(key, id);
+      if (entrance.closed) return this.abandon(key, id, result);
       // Hot path: nothing recorded, one entrance, and no anonymous orphans
       // (whose outcomes could not be told from this job's): nothing to
       // remember but a count.
@@ -266,9 +270,22 @@ export class BarrierStore<T> {
       if (!state.paused && head !== undefined && id < head.id) this.release(key);
     } else {
       const result = this.enterBarrier(key, id);
+      if (entrance.closed) return this.abandon(key, id, result);
+      // User code ran inside enterBarrier: the key's state may be a new one.
+      state = this.keyState(key);
       if (result.accepted) this.run(state, { job, key, id, entrance, failures: 0 });
       else this.holdNew(state, { job, key, id, entrance, failures: 0 }, 'rejected');
     }
+    if (this.pruneCapable) this.schedulePrune();
+  }
+
+  /**
+   * User code that ran inside `enterBarrier` (an events$ handler,
+   * orderingDisabled) closed the entrance: undo the admission, as the
+   * entrance's unsubscribe would have, and admit nothing.
+   */
+  private abandon(key: string, id: number, result: EnterResult): void {
+    if (result.accepted) this.leaveBarrier(key, id);
     if (this.pruneCapable) this.schedulePrune();
   }
 
@@ -384,14 +401,16 @@ export class BarrierStore<T> {
     }
     let attempts = 1;
     let entrance: Entrance<T> | undefined;
-    if (tracked !== undefined) {
-      keyState!.takeRunning(id);
+    // User code ran since the job was resolved (a synchronous sync releasing
+    // held jobs, events$ handlers): its entrance may have closed, making it
+    // an orphan. Closing did the bookkeeping then.
+    if (tracked !== undefined && keyState!.removeRunning(tracked)) {
       this.dropIfIdle(key, keyState!);
       attempts = tracked.failures + 1;
       entrance = tracked.entrance;
       entrance.tickets--;
       this.admittedCount--;
-    } else if (owner !== undefined) {
+    } else if (owner !== undefined && !owner.closed) {
       entrance = owner;
       entrance.untracked--;
       this.admittedCount--;
@@ -486,20 +505,41 @@ export class BarrierStore<T> {
     ticket.entrance.subscriber.next(ticket.job);
   }
 
+  /**
+   * Holds a new job. Over `maxHeldPerKey`, the newest job (the highest id)
+   * goes to `onOverflow`: the new one, unless it is older than a held one
+   * (the key's failed job, entered again after its entrance closed), which
+   * must not be what is lost.
+   */
   private holdNew(state: KeyState<T>, ticket: Ticket<T>, reason: HeldReason): void {
     const { maxHeldPerKey, onOverflow } = this.options;
+    let overflow: Ticket<T> | undefined;
     if (state.held.length >= maxHeldPerKey) {
-      this.dropIfIdle(ticket.key, state);
-      if (onOverflow === undefined) throw new HeldJobsOverflowError(ticket.key, ticket.job, maxHeldPerKey);
-      if (this.events.observed) this.emit({ type: 'overflow', key: ticket.key, jobId: ticket.id, job: ticket.job });
-      onOverflow(ticket.job);
-      return;
+      const newest = state.held[state.held.length - 1];
+      overflow = newest !== undefined && newest.id > ticket.id ? newest : ticket;
+      // Thrown before anything changes.
+      if (onOverflow === undefined) {
+        this.dropIfIdle(ticket.key, state);
+        throw new HeldJobsOverflowError(overflow.key, overflow.job, maxHeldPerKey);
+      }
     }
-    state.hold(ticket);
-    ticket.entrance.tickets++;
-    this.heldCount++;
-    this.updatePressure();
-    if (this.events.observed) this.emit({ type: 'held', key: ticket.key, jobId: ticket.id, job: ticket.job, reason });
+    if (overflow !== ticket) {
+      if (overflow !== undefined) {
+        state.held.pop();
+        overflow.entrance.tickets--;
+        this.heldCount--;
+      }
+      state.hold(ticket);
+      ticket.entrance.tickets++;
+      this.heldCount++;
+      this.updatePressure();
+      if (this.events.observed) this.emit({ type: 'held', key: ticket.key, jobId: ticket.id, job: ticket.job, reason });
+    }
+    if (overflow === undefined) return;
+    this.dropIfIdle(ticket.key, state);
+    if (this.events.observed) this.emit({ type: 'overflow', key: overflow.key, jobId: overflow.id, job: overflow.job });
+    onOverflow!(overflow.job);
+    if (overflow !== ticket) this.completeIfDone(overflow.entrance);
   }
 
   /** The entrance an untracked admitted job belongs to; throws for a job never admitted. */
