@@ -1,4 +1,5 @@
 import { describeValue, type BarrierMetadata, type IllegalJobSequenceError } from './errors.js';
+import { checkCount, checkFunction, checkMilliseconds } from './validate.js';
 
 /** Options of a {@link Barrier}. Every option is optional. */
 export interface BarrierOptions {
@@ -99,25 +100,19 @@ export const BARRIER_DEFAULTS = Object.freeze({
 
 function count(name: string, value: unknown, fallback: number): number {
   if (value === undefined) return fallback;
-  if (typeof value !== 'number') throw new TypeError(`option ${name} must be a number, got ${describeValue(value)}`);
-  if (!Number.isSafeInteger(value) || value < 0) {
-    throw new RangeError(`option ${name} must be a non-negative safe integer, got ${describeValue(value)}`);
-  }
+  checkCount(`option ${name}`, value, 0, false);
   return value;
 }
 
 function duration(name: string, value: unknown, fallback: number): number {
   if (value === undefined) return fallback;
-  if (typeof value !== 'number') throw new TypeError(`option ${name} must be a number, got ${describeValue(value)}`);
-  if (!Number.isFinite(value) || value < 0) {
-    throw new RangeError(`option ${name} must be a non-negative finite number of milliseconds, got ${describeValue(value)}`);
-  }
+  checkMilliseconds(`option ${name}`, value);
   return value;
 }
 
 function callback<F>(name: string, value: unknown): F | undefined {
   if (value === undefined) return undefined;
-  if (typeof value !== 'function') throw new TypeError(`option ${name} must be a function, got ${describeValue(value)}`);
+  checkFunction(`option ${name}`, value);
   return value as F;
 }
 
@@ -132,6 +127,12 @@ export function resolveBarrierOptions(options: BarrierOptions = {}): ResolvedBar
   const { metadata = {}, onIllegalSequence = BARRIER_DEFAULTS.onIllegalSequence } = options;
   if (typeof metadata !== 'object' || metadata === null || Array.isArray(metadata)) {
     throw new TypeError(`option metadata must be a plain object, got ${describeValue(metadata)}`);
+  }
+  for (const [name, value] of Object.entries(metadata)) {
+    const type = typeof value;
+    if (type !== 'string' && type !== 'number' && type !== 'boolean') {
+      throw new TypeError(`option metadata.${name} must be a string, a number or a boolean, got ${describeValue(value)}`);
+    }
   }
   if (onIllegalSequence !== 'throw' && typeof onIllegalSequence !== 'function') {
     throw new TypeError(`option onIllegalSequence must be 'throw' or a function, got ${describeValue(onIllegalSequence)}`);

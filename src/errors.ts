@@ -91,10 +91,11 @@ export class HeldJobsOverflowError extends Error {
     /** The `maxHeldPerKey` in force. */
     readonly maxHeldPerKey: number,
   ) {
-    super(
-      `key ${JSON.stringify(key)} already holds ${maxHeldPerKey} jobs (maxHeldPerKey); ` +
-        `job ${describeValue(job)} does not fit: pass onOverflow to park such jobs`,
-    );
+    const limit =
+      maxHeldPerKey === 0
+        ? 'may hold no jobs (maxHeldPerKey 0)'
+        : `already holds ${maxHeldPerKey} ${maxHeldPerKey === 1 ? 'job' : 'jobs'} (maxHeldPerKey)`;
+    super(`key ${JSON.stringify(key)} ${limit}; job ${describeValue(job)} does not fit: pass onOverflow to park such jobs`);
   }
 }
 

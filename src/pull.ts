@@ -1,6 +1,7 @@
 import { Observable, type Subscription } from 'rxjs';
 import { describeValue } from './errors.js';
-import type { BarrierStore } from './store.js';
+import { checkStore, type BarrierStore } from './store.js';
+import { checkCount, checkMilliseconds } from './validate.js';
 
 /** A batch source: returns up to `demand` jobs, `[]` when none are ready yet, `null` when it has ended. */
 export type PullBatch<T> = (demand: number) => Promise<readonly T[] | null>;
@@ -51,12 +52,9 @@ export function pull<T>(
   options: PullOptions = {},
 ): Observable<T> {
   const { pollInterval = PULL_DEFAULTS.pollInterval, batchSize = PULL_DEFAULTS.batchSize } = options;
-  if (typeof pollInterval !== 'number' || !Number.isFinite(pollInterval) || pollInterval < 0) {
-    throw new RangeError(`option pollInterval must be a non-negative finite number of milliseconds, got ${describeValue(pollInterval)}`);
-  }
-  if (!Number.isSafeInteger(batchSize) || batchSize < 1) {
-    throw new RangeError(`option batchSize must be a positive integer, got ${describeValue(batchSize)}`);
-  }
+  checkMilliseconds('option pollInterval', pollInterval);
+  checkCount('option batchSize', batchSize, 1, false);
+  checkStore(store, 'pull');
   const isIterable = typeof source === 'object' && source !== null && Symbol.asyncIterator in source;
   if (!isIterable && typeof source !== 'function') {
     throw new TypeError(`pull source must be an AsyncIterable or a batch function, got ${describeValue(source)}`);

@@ -3,6 +3,7 @@ import { asyncScheduler } from 'rxjs';
 import type { BarrierOptions } from './barrier-options.js';
 import type { BarrierSnapshot } from './barrier-snapshot.js';
 import { describeValue } from './errors.js';
+import { checkCount } from './validate.js';
 import { checkRetryDelay, DEFAULT_RETRY_DELAY, type RetryDelay } from './retry-delay.js';
 
 /** Options of a {@link BarrierStore}: the barrier's options plus the store's own. */
@@ -116,10 +117,7 @@ export const STORE_DEFAULTS: StoreDefaults = Object.freeze({
 
 function limit(name: string, value: unknown, fallback: number, min: number): number {
   if (value === undefined) return fallback;
-  if (typeof value !== 'number') throw new TypeError(`option ${name} must be a number, got ${describeValue(value)}`);
-  if (value !== Infinity && (!Number.isSafeInteger(value) || value < min)) {
-    throw new RangeError(`option ${name} must be an integer >= ${min} or Infinity, got ${value}`);
-  }
+  checkCount(`option ${name}`, value, min, true);
   return value;
 }
 

@@ -743,5 +743,16 @@ function selectorError(selector: 'key' | 'jobId', job: unknown, error: unknown):
   return new TypeError(`the ${selector} selector threw for job ${describeValue(job)}: ${reason}`, { cause: error });
 }
 
+/**
+ * Throws a TypeError naming `caller` unless `store` is a BarrierStore. Checked
+ * by shape, not instanceof: a store of the package's other build (ESM or
+ * CommonJS) works as well.
+ */
+export function checkStore(store: unknown, caller: string): void {
+  const candidate = store as Partial<BarrierStore<unknown>> | null;
+  if (typeof candidate === 'object' && candidate !== null && typeof candidate.admit === 'function' && typeof candidate.report === 'function') return;
+  throw new TypeError(`${caller} needs a BarrierStore, got ${describeValue(store)}`);
+}
+
 /** Stands in for the entrance of a job whose entrance has closed. */
 const CLOSED_ENTRANCE = Object.freeze({ closed: true });

@@ -24,3 +24,28 @@ export function checkJobId(jobId: unknown, context = ''): asserts jobId is numbe
     throw new RangeError(`job id must be a safe integer, got ${describeValue(jobId)}${context}`);
   }
 }
+
+/**
+ * Throws a TypeError naming `name` (e.g. "option concurrency") unless `value`
+ * is a number, a RangeError unless it is a safe integer of at least `min`
+ * (or, when `infinite`, Infinity).
+ */
+export function checkCount(name: string, value: unknown, min: number, infinite: boolean): asserts value is number {
+  if (typeof value !== 'number') throw new TypeError(`${name} must be a number, got ${describeValue(value)}`);
+  if ((infinite && value === Infinity) || (Number.isSafeInteger(value) && value >= min)) return;
+  const range = min === 0 ? 'a non-negative safe' : min === 1 ? 'a positive safe' : `a >= ${min} safe`;
+  throw new RangeError(`${name} must be ${range} integer${infinite ? ' or Infinity' : ''}, got ${describeValue(value)}`);
+}
+
+/** Throws a TypeError naming `name` unless `value` is a number, a RangeError unless it is finite and >= 0. */
+export function checkMilliseconds(name: string, value: unknown): asserts value is number {
+  if (typeof value !== 'number') throw new TypeError(`${name} must be a number, got ${describeValue(value)}`);
+  if (!Number.isFinite(value) || value < 0) {
+    throw new RangeError(`${name} must be a non-negative finite number of milliseconds, got ${describeValue(value)}`);
+  }
+}
+
+/** Throws a TypeError naming `name` unless `value` is a function. */
+export function checkFunction(name: string, value: unknown): asserts value is (...args: never[]) => unknown {
+  if (typeof value !== 'function') throw new TypeError(`${name} must be a function, got ${describeValue(value)}`);
+}

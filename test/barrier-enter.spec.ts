@@ -208,7 +208,7 @@ describe('barrierEnter', () => {
         m.expect(withDescribedError(admissions(store, m.cold('-a--bc|', { a, b, c }), m.scheduler))).toBeObservable(
           '-a---#',
           { a },
-          'HeldJobsOverflowError: key "k" already holds 1 jobs (maxHeldPerKey); ' +
+          'HeldJobsOverflowError: key "k" already holds 1 job (maxHeldPerKey); ' +
             'job {"key":"k","id":3,"outcomes":"s","latency":2} does not fit: pass onOverflow to park such jobs',
         );
       }),

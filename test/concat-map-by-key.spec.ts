@@ -256,15 +256,21 @@ describe('concatMapByKey', () => {
   });
 
   describe('concurrency option', () => {
-    it.each([0, -1, 1.5, Number.NaN, -Infinity, '2' as unknown as number])(
+    it.each([0, -1, 1.5, Number.NaN, -Infinity])(
       'throws a RangeError naming %s when called, before any subscription',
       (concurrency) => {
         expect(() => concatMapByKey(keyOf, (value: string) => of(value), concurrency)).toThrow(RangeError);
         expect(() => concatMapByKey(keyOf, (value: string) => of(value), concurrency)).toThrow(
-          `concurrency must be a positive integer or Infinity, got ${typeof concurrency === 'string' ? '"2"' : String(concurrency)}`,
+          `concurrency must be a positive safe integer or Infinity, got ${String(concurrency)}`,
         );
       },
     );
+
+    it('throws a TypeError for a concurrency that is not a number', () => {
+      const call = () => concatMapByKey(keyOf, (value: string) => of(value), '2' as unknown as number);
+      expect(call).toThrow(TypeError);
+      expect(call).toThrow('concurrency must be a number, got "2"');
+    });
 
     it.each([1, 7, Infinity, undefined])('accepts %s', (concurrency) => {
       const out: string[] = [];

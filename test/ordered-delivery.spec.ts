@@ -616,14 +616,26 @@ describe('orderedDelivery: options', () => {
     expect(() => orderedDelivery(store, { deliver: value as never })).toThrow(/option deliver must be a function/);
   });
 
-  it.each([0, -1, 1.5, NaN, -Infinity, '3'])('rejects maxAttempts %s', (maxAttempts) => {
-    expect(() => orderedDelivery(store, { deliver, maxAttempts: maxAttempts as number })).toThrow(RangeError);
+  it.each([
+    [0, RangeError],
+    [-1, RangeError],
+    [1.5, RangeError],
+    [NaN, RangeError],
+    [-Infinity, RangeError],
+    ['3', TypeError],
+  ])('rejects maxAttempts %s', (maxAttempts, type) => {
+    expect(() => orderedDelivery(store, { deliver, maxAttempts: maxAttempts as number })).toThrow(type);
     expect(() => orderedDelivery(store, { deliver, maxAttempts: maxAttempts as number })).toThrow(/option maxAttempts/);
+  });
+
+  it.each([undefined, null, {}, 'store'])('rejects store %s when called, naming it', (value) => {
+    expect(() => orderedDelivery(value as never, { deliver })).toThrow(TypeError);
+    expect(() => orderedDelivery(value as never, { deliver })).toThrow(/^orderedDelivery needs a BarrierStore, got /);
   });
 
   it.each([0, -1, 1.5, NaN])('rejects concurrency %s when called, not only once piped', (concurrency) => {
     expect(() => orderedDelivery(store, { deliver, concurrency })).toThrow(RangeError);
-    expect(() => orderedDelivery(store, { deliver, concurrency })).toThrow(/^option concurrency must be a positive integer or Infinity, got /);
+    expect(() => orderedDelivery(store, { deliver, concurrency })).toThrow(/^option concurrency must be a positive safe integer or Infinity, got /);
   });
 
   it.each([

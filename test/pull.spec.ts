@@ -452,14 +452,31 @@ describe('pull: errors and options', () => {
     expect((error as Error).message).toBe(`pull batch function must resolve to an array or null, got ${shown}`);
   });
 
-  it.each([-1, NaN, Infinity, '10'])('rejects pollInterval %s', (pollInterval) => {
-    expect(() => pull(async () => null, newStore(), { pollInterval: pollInterval as number })).toThrow(RangeError);
+  it.each([
+    [-1, RangeError],
+    [NaN, RangeError],
+    [Infinity, RangeError],
+    ['10', TypeError],
+  ])('rejects pollInterval %s', (pollInterval, type) => {
+    expect(() => pull(async () => null, newStore(), { pollInterval: pollInterval as number })).toThrow(type);
     expect(() => pull(async () => null, newStore(), { pollInterval: pollInterval as number })).toThrow(/option pollInterval/);
   });
 
-  it.each([0, -1, 1.5, NaN, Infinity, '10'])('rejects batchSize %s', (batchSize) => {
-    expect(() => pull(async () => null, newStore(), { batchSize: batchSize as number })).toThrow(RangeError);
+  it.each([
+    [0, RangeError],
+    [-1, RangeError],
+    [1.5, RangeError],
+    [NaN, RangeError],
+    [Infinity, RangeError],
+    ['10', TypeError],
+  ])('rejects batchSize %s', (batchSize, type) => {
+    expect(() => pull(async () => null, newStore(), { batchSize: batchSize as number })).toThrow(type);
     expect(() => pull(async () => null, newStore(), { batchSize: batchSize as number })).toThrow(/option batchSize/);
+  });
+
+  it.each([undefined, null, 42])('rejects store %s, naming it', (store) => {
+    expect(() => pull(async () => null, store as never)).toThrow(TypeError);
+    expect(() => pull(async () => null, store as never)).toThrow(/^pull needs a BarrierStore, got /);
   });
 
   it.each([null, undefined, 42, 'jobs', {}, [1, 2]])('rejects source %s', (source) => {

@@ -119,11 +119,11 @@ describe('BarrierStore options', () => {
     ['retryDelay a string', { retryDelay: '5' }, TypeError, /option retryDelay/],
     ['sync unknown', { sync: 'sometimes' }, TypeError, /option sync must be 'auto' or 'manual', got "sometimes"/],
     ['scheduler not a SchedulerLike', { scheduler: {} }, TypeError, /option scheduler must be a SchedulerLike/],
-    ['highWaterMark 0', { highWaterMark: 0 }, RangeError, /option highWaterMark must be an integer >= 1 or Infinity, got 0/],
+    ['highWaterMark 0', { highWaterMark: 0 }, RangeError, /option highWaterMark must be a positive safe integer or Infinity, got 0/],
     ['highWaterMark fractional', { highWaterMark: 1.5 }, RangeError, /option highWaterMark/],
     ['highWaterMark NaN', { highWaterMark: NaN }, RangeError, /option highWaterMark/],
     ['highWaterMark a string', { highWaterMark: '10' }, TypeError, /option highWaterMark must be a number/],
-    ['maxHeldPerKey negative', { maxHeldPerKey: -1 }, RangeError, /option maxHeldPerKey must be an integer >= 0 or Infinity, got -1/],
+    ['maxHeldPerKey negative', { maxHeldPerKey: -1 }, RangeError, /option maxHeldPerKey must be a non-negative safe integer or Infinity, got -1/],
     ['concurrencyLimit negative (a barrier option)', { concurrencyLimit: -1 }, RangeError, /option concurrencyLimit/],
     ['keyThreshold a string (a barrier option)', { keyThreshold: '2' }, TypeError, /option keyThreshold/],
   ];
@@ -462,7 +462,7 @@ describe('BarrierStore maxHeldPerKey and onOverflow', () => {
     expect(error.job).toEqual(job('k', 2));
     expect(error.maxHeldPerKey).toBe(1);
     expect(error.message).toBe(
-      'key "k" already holds 1 jobs (maxHeldPerKey); job {"key":"k","id":2} does not fit: pass onOverflow to park such jobs',
+      'key "k" already holds 1 job (maxHeldPerKey); job {"key":"k","id":2} does not fit: pass onOverflow to park such jobs',
     );
   });
 

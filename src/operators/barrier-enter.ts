@@ -1,5 +1,5 @@
 import { Observable, type MonoTypeOperatorFunction, type Subscription } from 'rxjs';
-import type { BarrierStore } from '../store.js';
+import { checkStore, type BarrierStore } from '../store.js';
 
 /**
  * Admission: each job enters the store's barrier. Accepted jobs go on at
@@ -20,6 +20,7 @@ import type { BarrierStore } from '../store.js';
  * )
  */
 export function barrierEnter<T>(store: BarrierStore<T>): MonoTypeOperatorFunction<T> {
+  checkStore(store, 'barrierEnter');
   return (source) =>
     new Observable<T>((subscriber) => {
       const entrance = store.openEntrance(subscriber);

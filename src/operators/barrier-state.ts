@@ -1,6 +1,7 @@
 import { Observable, type MonoTypeOperatorFunction } from 'rxjs';
 import type { JobStatus } from '../job-status.js';
-import type { BarrierStore } from '../store.js';
+import { describeValue } from '../errors.js';
+import { checkStore, type BarrierStore } from '../store.js';
 
 /**
  * Reports each outcome `{ job, state, error? }` to the barrier and passes it
@@ -15,12 +16,16 @@ import type { BarrierStore } from '../store.js';
  * )
  */
 export function barrierState<T>(store: BarrierStore<T>): MonoTypeOperatorFunction<JobStatus<T>> {
+  checkStore(store, 'barrierState');
   return (source) =>
     new Observable<JobStatus<T>>((subscriber) => {
       const detach = store.attach();
       const subscription = source.subscribe({
         next: (status) => {
           try {
+            if (typeof status !== 'object' || status === null || !('state' in status)) {
+              throw new TypeError(`barrierState takes { job, state } statuses, got ${describeValue(status)}`);
+            }
             store.report(status);
           } catch (error) {
             subscriber.error(error);

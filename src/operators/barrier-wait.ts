@@ -1,5 +1,5 @@
 import { Observable, type MonoTypeOperatorFunction } from 'rxjs';
-import type { BarrierStore } from '../store.js';
+import { checkStore, type BarrierStore } from '../store.js';
 
 /**
  * The last check before sending: jobs that need not wait go on; a job whose
@@ -10,6 +10,7 @@ import type { BarrierStore } from '../store.js';
  * of(job).pipe(barrierWait(store), mergeMap(send), barrierState(store))
  */
 export function barrierWait<T>(store: BarrierStore<T>): MonoTypeOperatorFunction<T> {
+  checkStore(store, 'barrierWait');
   return (source) =>
     new Observable<T>((subscriber) => {
       const detach = store.attach();

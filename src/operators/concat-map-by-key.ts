@@ -1,6 +1,7 @@
 import { Observable, from } from 'rxjs';
 import type { ObservableInput, Observer, OperatorFunction, Subscriber, Subscription, Unsubscribable } from 'rxjs';
 import { describeValue } from '../errors.js';
+import { checkCount, checkFunction } from '../validate.js';
 
 /**
  * Projects each value to an inner observable and merges their outputs, running
@@ -33,9 +34,9 @@ export function concatMapByKey<T, R>(
   project: (value: T, index: number) => ObservableInput<R>,
   concurrency: number = Infinity,
 ): OperatorFunction<T, R> {
-  if (!(concurrency === Infinity || (Number.isInteger(concurrency) && concurrency > 0))) {
-    throw new RangeError(`concurrency must be a positive integer or Infinity, got ${describeValue(concurrency)}`);
-  }
+  checkFunction('concatMapByKey key', key);
+  checkFunction('concatMapByKey project', project);
+  checkCount('concurrency', concurrency, 1, true);
   return (source) =>
     new Observable<R>((subscriber) => {
       const runner = new KeyedRunner(subscriber, key, project, concurrency);
@@ -91,6 +92,11 @@ class KeyedRunner<T, R> implements Observer<T> {
       key = this.keyOf(value);
     } catch (err) {
       this.fail(err);
+      return;
+    }
+    // A typo in the selector (job.usrId) would run every value one at a time.
+    if (typeof key !== 'string') {
+      this.fail(new TypeError(`concatMapByKey key must return a string, got ${describeValue(key)} for ${describeValue(value)}`));
       return;
     }
     let lane = this.lanes.get(key);

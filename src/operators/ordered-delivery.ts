@@ -2,7 +2,8 @@ import { from, Observable, type ObservableInput, type OperatorFunction } from 'r
 import { describeValue, UnsupportedStateError } from '../errors.js';
 import type { DeliveryResult } from '../job-status.js';
 import { checkRetryDelay, type RetryDelay } from '../retry-delay.js';
-import type { BarrierStore } from '../store.js';
+import { checkStore, type BarrierStore } from '../store.js';
+import { checkCount, checkFunction } from '../validate.js';
 import { barrierEnter } from './barrier-enter.js';
 import { concatMapByKey } from './concat-map-by-key.js';
 
@@ -71,13 +72,10 @@ export function orderedDelivery<T>(
     throw new TypeError(`orderedDelivery options must be an object, got ${describeValue(options)}`);
   }
   const { deliver, concurrency = ORDERED_DELIVERY_DEFAULTS.concurrency, maxAttempts = ORDERED_DELIVERY_DEFAULTS.maxAttempts } = options;
-  if (typeof deliver !== 'function') throw new TypeError(`option deliver must be a function, got ${describeValue(deliver)}`);
-  if (concurrency !== Infinity && (!Number.isSafeInteger(concurrency) || concurrency < 1)) {
-    throw new RangeError(`option concurrency must be a positive integer or Infinity, got ${describeValue(concurrency)}`);
-  }
-  if (maxAttempts !== Infinity && (!Number.isSafeInteger(maxAttempts) || maxAttempts < 1)) {
-    throw new RangeError(`option maxAttempts must be a positive integer or Infinity, got ${describeValue(maxAttempts)}`);
-  }
+  checkStore(store, 'orderedDelivery');
+  checkFunction('option deliver', deliver);
+  checkCount('option concurrency', concurrency, 1, true);
+  checkCount('option maxAttempts', maxAttempts, 1, true);
   checkRetryDelay('retryDelay', options.retryDelay);
   const retryDelay = options.retryDelay ?? store.options.retryDelay;
 
