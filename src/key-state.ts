@@ -9,6 +9,11 @@ export interface Ticket<T> {
   readonly entrance: Entrance<T>;
   /** Failed attempts so far. */
   failures: number;
+  /**
+   * Held again after it was admitted (handed back to wait, or back for its
+   * retry): the job its key waits for, never what overflows.
+   */
+  returning: boolean;
 }
 
 /** The store's bookkeeping for one key; deleted as soon as it is idle. */

@@ -74,6 +74,10 @@ export class BarrierStore<T> {
   private readonly pruneInterval: number;
   private readonly releaseQueue = new Set<string>();
   private releasing = false;
+  /** Whether `admit` is running: a job arriving meanwhile waits its turn. */
+  private admitting = false;
+  /** Jobs (or a completion: `job` is `SOURCE_DONE`) that arrived during an admission. */
+  private readonly deferredAdmissions: { entrance: Entrance<T>; job: T | typeof SOURCE_DONE }[] = [];
 
   constructor(options: BarrierStoreOptions<T>) {
     this.options = resolveStoreOptions(options);
@@ -107,15 +111,18 @@ export class BarrierStore<T> {
       this.syncAction.unsubscribe();
       this.syncAction = undefined;
     }
-    const watched = this.events.observed ? [...this.changedKeys].filter((key) => this.barrier.has(key)) : [];
+    // The keys of the commands this sync applies, taken before anything can
+    // queue more: a sync nested in an events$ handler below must not take
+    // keys whose commands it has not applied.
+    const changed = this.changedKeys;
+    if (changed.size > 0) this.changedKeys = new Set();
+    const watched = this.events.observed ? [...changed].filter((key) => this.barrier.has(key)) : [];
     const applied = this.barrier.sync();
     if (this.events.observed) {
       for (const key of watched) if (!this.barrier.has(key)) this.emit({ type: 'recordDeleted', key });
       this.emit({ type: 'synced', applied });
     }
-    if (this.changedKeys.size > 0) {
-      const changed = this.changedKeys;
-      this.changedKeys = new Set();
+    if (changed.size > 0) {
       for (const key of changed) this.releaseQueue.add(key);
       this.drainReleases();
     }
@@ -239,6 +246,51 @@ export class BarrierStore<T> {
 
   /** @internal A job arrives at an entrance: admit it or hold it. Throws on invalid jobs. */
   admit(entrance: Entrance<T>, job: T): void {
+    if (this.admitting) {
+      // User code run by this admission (an events$ or pressure$ handler, a
+      // subscriber downstream) pushed a job into a source: admitting it now
+      // would let it overtake the job being admitted. It goes next.
+      this.deferredAdmissions.push({ entrance, job });
+      return;
+    }
+    this.admitting = true;
+    try {
+      this.admitJob(entrance, job);
+    } catch (error) {
+      // Jobs its entrance got after the bad one are dropped with it: the
+      // entrance errors, as at any bad job.
+      this.admitDeferred(entrance);
+      throw error;
+    }
+    this.admitDeferred(undefined);
+  }
+
+  /** Admits the jobs that arrived during an admission, in their order; then admission is free again. */
+  private admitDeferred(failed: Entrance<T> | undefined): void {
+    const deferred = this.deferredAdmissions;
+    try {
+      for (let i = 0; i < deferred.length; i++) {
+        const { entrance, job } = deferred[i]!;
+        if (entrance === failed || entrance.closed) continue;
+        if (job === SOURCE_DONE) {
+          entrance.sourceDone = true;
+          this.completeIfDone(entrance);
+          continue;
+        }
+        try {
+          this.admitJob(entrance, job);
+        } catch (error) {
+          failed = entrance;
+          entrance.subscriber.error(error);
+        }
+      }
+    } finally {
+      deferred.length = 0;
+      this.admitting = false;
+    }
+  }
+
+  private admitJob(entrance: Entrance<T>, job: T): void {
     const key = this.keyOf(job);
     const id = this.jobIdOf(job);
     let state = this.keys.get(key);
@@ -248,7 +300,7 @@ export class BarrierStore<T> {
       // Hot path: nothing recorded, one entrance, and no anonymous orphans
       // (whose outcomes could not be told from this job's): nothing to
       // remember but a count.
-      if (result === ACCEPTED && this.entrances.size === 1 && this.orphanedUntracked === 0) {
+      if (result === ACCEPTED && this.entrances.size === 1 && this.orphanedUntracked === 0 && !this.isOrphan(key, id)) {
         entrance.untracked++;
         this.untrackedOwner = entrance;
         this.admittedCount++;
@@ -259,12 +311,12 @@ export class BarrierStore<T> {
         return;
       }
       state = this.keyState(key);
-      if (result.accepted) this.run(state, { job, key, id, entrance, failures: 0 });
-      else this.holdNew(state, { job, key, id, entrance, failures: 0 }, 'rejected');
+      if (result.accepted) this.run(state, { job, key, id, entrance, failures: 0, returning: false });
+      else this.holdNew(state, { job, key, id, entrance, failures: 0, returning: false }, 'rejected');
     } else if (state.paused || state.held.length > 0) {
       // Never overtake a held job of the same key.
       const head = state.held[0];
-      this.holdNew(state, { job, key, id, entrance, failures: 0 }, state.paused ? 'paused' : 'behind');
+      this.holdNew(state, { job, key, id, entrance, failures: 0, returning: false }, state.paused ? 'paused' : 'behind');
       // A job older than every held one (the key's failed job, entered again
       // after its entrance closed) is held first in line: try it, or nothing will.
       if (!state.paused && head !== undefined && id < head.id) this.release(key);
@@ -273,8 +325,8 @@ export class BarrierStore<T> {
       if (entrance.closed) return this.abandon(key, id, result);
       // User code ran inside enterBarrier: the key's state may be a new one.
       state = this.keyState(key);
-      if (result.accepted) this.run(state, { job, key, id, entrance, failures: 0 });
-      else this.holdNew(state, { job, key, id, entrance, failures: 0 }, 'rejected');
+      if (result.accepted) this.run(state, { job, key, id, entrance, failures: 0, returning: false });
+      else this.holdNew(state, { job, key, id, entrance, failures: 0, returning: false }, 'rejected');
     }
     if (this.pruneCapable) this.schedulePrune();
   }
@@ -291,6 +343,12 @@ export class BarrierStore<T> {
 
   /** @internal The entrance's source completed. */
   sourceCompleted(entrance: Entrance<T>): void {
+    // After the jobs the source gave before completing, some of which may
+    // still wait for the admission in progress.
+    if (this.admitting) {
+      this.deferredAdmissions.push({ entrance, job: SOURCE_DONE });
+      return;
+    }
     entrance.sourceDone = true;
     this.completeIfDone(entrance);
   }
@@ -515,17 +573,16 @@ export class BarrierStore<T> {
     const { maxHeldPerKey, onOverflow } = this.options;
     let overflow: Ticket<T> | undefined;
     if (state.held.length >= maxHeldPerKey) {
-      const newest = state.held[state.held.length - 1];
-      overflow = newest !== undefined && newest.id > ticket.id ? newest : ticket;
+      overflow = overflowVictim(state.held, ticket, this.barrier.peek(ticket.key));
       // Thrown before anything changes.
-      if (onOverflow === undefined) {
+      if (overflow !== undefined && onOverflow === undefined) {
         this.dropIfIdle(ticket.key, state);
         throw new HeldJobsOverflowError(overflow.key, overflow.job, maxHeldPerKey);
       }
     }
     if (overflow !== ticket) {
       if (overflow !== undefined) {
-        state.held.pop();
+        state.held.splice(state.held.lastIndexOf(overflow), 1);
         overflow.entrance.tickets--;
         this.heldCount--;
       }
@@ -568,12 +625,21 @@ export class BarrierStore<T> {
       // Its entrance is gone: the job is dropped with it (the barrier keeps
       // a failed record, as after any unsubscribe).
       this.forgetOrphan(key, id);
-      return { job, key, id, entrance: CLOSED_ENTRANCE as Entrance<T>, failures: 0 };
+      return { job, key, id, entrance: CLOSED_ENTRANCE as Entrance<T>, failures: 0, returning: false };
     }
     entrance.untracked--;
     entrance.tickets++;
     this.admittedCount--;
-    return { job, key, id, entrance, failures: 0 };
+    return { job, key, id, entrance, failures: 0, returning: false };
+  }
+
+  /**
+   * Whether a job of a closed entrance with this key and id may still report.
+   * The same job read again must then get a ticket of its own: as an untracked
+   * job, its outcome would be taken for the orphan's.
+   */
+  private isOrphan(key: string, id: number): boolean {
+    return this.orphanedTickets.size > 0 && this.orphanedTickets.get(key)?.includes(id) === true;
   }
 
   private forgetOrphan(key: string, id: number): void {
@@ -589,6 +655,7 @@ export class BarrierStore<T> {
 
   private handBack(ticket: Ticket<T>, reason: 'waiting'): void {
     if (ticket.entrance.closed) return;
+    ticket.returning = true;
     const state = this.keyState(ticket.key);
     state.hold(ticket);
     this.heldCount++;
@@ -606,6 +673,18 @@ export class BarrierStore<T> {
     this.retryingCount++;
     // Counted first, so a handler reading stats() sees the job retrying.
     this.emitFailed(ticket, delay, error);
+    if (entrance.closed) {
+      // A handler closed the entrance, before its retry timer existed for
+      // the closing to cancel: the job goes with its entrance.
+      const current = this.keys.get(key);
+      if (current !== undefined) {
+        current.retrying--;
+        this.dropIfIdle(key, current);
+      }
+      this.retryingCount--;
+      this.updatePressure();
+      return;
+    }
     let ran = false;
     const timer = this.scheduler.schedule(() => {
       ran = true;
@@ -613,6 +692,7 @@ export class BarrierStore<T> {
       const current = this.keyState(key);
       current.retrying--;
       this.retryingCount--;
+      ticket.returning = true;
       current.hold(ticket);
       this.heldCount++;
       this.release(key);
@@ -689,6 +769,15 @@ export class BarrierStore<T> {
         if (!result.accepted) return;
       } catch (error) {
         ticket.entrance.subscriber.error(error);
+        // Erroring closed the entrance, which dropped its held jobs. Should the
+        // job still be here (its entrance was closed already), drop it now:
+        // trying it again would throw again, for good.
+        const at = this.keys.get(key) === state ? state.held.indexOf(ticket) : -1;
+        if (at >= 0) {
+          state.held.splice(at, 1);
+          this.heldCount--;
+          ticket.entrance.tickets--;
+        }
         continue;
       }
       // User code ran inside enterBarrier (events$ handlers, orderingDisabled):
@@ -753,6 +842,26 @@ export function checkStore(store: unknown, caller: string): void {
   if (typeof candidate === 'object' && candidate !== null && typeof candidate.admit === 'function' && typeof candidate.report === 'function') return;
   throw new TypeError(`${caller} needs a BarrierStore, got ${describeValue(store)}`);
 }
+
+/**
+ * Of a full key's held jobs and a new one, the one to overflow: the newest
+ * (highest id), leaving out jobs held again after being admitted. None when
+ * that would be the new job and it is the key's failed job, or older than
+ * every held one (the failed job entered again after its entrance closed):
+ * the key waits for it.
+ */
+function overflowVictim<T>(held: readonly Ticket<T>[], incoming: Ticket<T>, failedJobId: number | undefined): Ticket<T> | undefined {
+  for (let i = held.length - 1; i >= 0; i--) {
+    const ticket = held[i]!;
+    if (ticket.id <= incoming.id) break;
+    if (!ticket.returning) return ticket;
+  }
+  if (incoming.id === failedJobId || (held.length > 0 && incoming.id < held[0]!.id)) return undefined;
+  return incoming;
+}
+
+/** Marks a source's completion among deferred admissions. */
+const SOURCE_DONE: unique symbol = Symbol('source done');
 
 /** Stands in for the entrance of a job whose entrance has closed. */
 const CLOSED_ENTRANCE = Object.freeze({ closed: true });

@@ -1,12 +1,12 @@
 import { delay, map, of, queueScheduler, range, Subject, take, VirtualTimeScheduler, type Subscription } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import { describe, expect, it } from 'vitest';
-import { BarrierStore, type BarrierStoreOptions, type JobState, type JobStatus } from '../src/index.js';
+import { BarrierStore, type BarrierStoreEvent, type BarrierStoreOptions, type JobState, type JobStatus } from '../src/index.js';
 import { barrierEnter } from '../src/operators/barrier-enter.js';
 import { barrierState } from '../src/operators/barrier-state.js';
 import { barrierWait } from '../src/operators/barrier-wait.js';
 import { concatMapByKey } from '../src/operators/concat-map-by-key.js';
-import { orderedDelivery } from '../src/operators/ordered-delivery.js';
+import { orderedDelivery, type DeliveryOutcome } from '../src/operators/ordered-delivery.js';
 
 interface Job {
   key: string;
@@ -17,6 +17,32 @@ const job = (key: string, id: number): Job => ({ key, id });
 
 function newStore(options: Partial<BarrierStoreOptions<Job>>): BarrierStore<Job> {
   return new BarrierStore<Job>({ key: (value) => value.key, jobId: (value) => value.id, ...options });
+}
+
+/**
+ * Feeds `value` to a new orderedDelivery pipeline on `store` that an events$
+ * handler unsubscribes at the first event of `type`; the handler is gone after.
+ */
+function deliverUntil(store: BarrierStore<Job>, type: BarrierStoreEvent<Job>['type'], value: Job, outcome: DeliveryOutcome): void {
+  const source = new Subject<Job>();
+  let subscription: Subscription | undefined;
+  const watcher = store.events$.subscribe((event) => {
+    if (event.type === type) subscription?.unsubscribe();
+  });
+  subscription = source.pipe(orderedDelivery(store, { deliver: () => outcome })).subscribe();
+  source.next(value);
+  watcher.unsubscribe();
+}
+
+/** A new orderedDelivery pipeline on `store` fed by a Subject: the ids it delivered, and whether it completed. */
+function pipeline(store: BarrierStore<Job>, deliver: (value: Job, attempt: number) => DeliveryOutcome = () => 'succeeded') {
+  const source = new Subject<Job>();
+  const out = { source, results: [] as number[], completed: false };
+  source.pipe(orderedDelivery(store, { deliver })).subscribe({
+    next: (result) => out.results.push(result.jobId),
+    complete: () => (out.completed = true),
+  });
+  return out;
 }
 
 describe('review: a synchronous scheduler (queueScheduler) runs zero-delay work inside schedule()', () => {
@@ -248,30 +274,17 @@ describe('review 2: an entrance closed by user code that runs while the store is
   it('closed during an admission (an events$ handler): no ticket or record is left behind', () => {
     const scheduler = new VirtualTimeScheduler();
     const store = newStore({ scheduler, keyThreshold: 5 });
-    const first = new Subject<Job>();
-    let subscription: Subscription | undefined;
-    const stopper = store.events$.subscribe((event) => {
-      if (event.type === 'recordCreated') subscription?.unsubscribe();
-    });
-    subscription = first.pipe(orderedDelivery(store, { deliver: () => 'succeeded' })).subscribe();
-    first.next(job('a', 1));
-    stopper.unsubscribe();
+    deliverUntil(store, 'recordCreated', job('a', 1), 'succeeded');
     scheduler.flush();
     expect(store.stats()).toMatchObject({ admitted: 0, total: 0, records: 0 });
     expect(String(store.barrier)).toBe('Barrier 0 keys, 0 pending');
 
-    const results: number[] = [];
-    let completed = false;
-    const second = new Subject<Job>();
-    second.pipe(orderedDelivery(store, { deliver: () => 'succeeded' })).subscribe({
-      next: (result) => results.push(result.jobId),
-      complete: () => (completed = true),
-    });
-    second.next(job('a', 1));
-    second.complete();
+    const second = pipeline(store);
+    second.source.next(job('a', 1));
+    second.source.complete();
     scheduler.flush();
-    expect(results).toEqual([1]);
-    expect(completed).toBe(true);
+    expect(second.results).toEqual([1]);
+    expect(second.completed).toBe(true);
   });
 
   it('closed by orderingDisabled during an admission: nothing is admitted for the closed entrance', () => {
@@ -316,5 +329,225 @@ describe('review 2: an entrance closed by user code that runs while the store is
     statuses.next({ job: job('a', 1), state: 'succeeded' });
     expect(store.stats()).toMatchObject({ admitted: 0, held: 0, retrying: 0, total: 0 });
     expect(reports.length).toBe(3);
+  });
+});
+
+describe('review 3: user code re-entering the store, and pipelines sharing it', () => {
+  it('an events$ handler that unsubscribes on a failed event leaves nothing behind', () => {
+    const scheduler = new VirtualTimeScheduler();
+    const store = newStore({ scheduler, retryDelay: 5 });
+    deliverUntil(store, 'failed', job('a', 1), 'failed');
+    scheduler.flush();
+    // The failed record of a#1 stays (documented); the store must hold no job.
+    expect(store.stats()).toMatchObject({ held: 0, retrying: 0, admitted: 0, total: 0, keys: 0, entrances: 0 });
+  });
+
+  it('... and a new pipeline that re-reads the failed job completes', () => {
+    const scheduler = new VirtualTimeScheduler();
+    const store = newStore({ scheduler, retryDelay: 5 });
+    deliverUntil(store, 'failed', job('a', 1), 'failed');
+    scheduler.flush();
+    const again = pipeline(store);
+    again.source.next(job('a', 1));
+    again.source.complete();
+    scheduler.flush();
+    expect(again.results).toEqual([1]);
+    expect(again.completed).toBe(true);
+  });
+
+  it('... and the retry that comes back for the closed entrance does not spin forever', () => {
+    const scheduler = new VirtualTimeScheduler();
+    let illegal = 0;
+    const store = newStore({
+      scheduler,
+      retryDelay: 5,
+      // Throwing is what 'throw' mode does; give up after 1000 calls so the test ends.
+      onIllegalSequence: (error) => {
+        if (++illegal < 1000) throw error;
+      },
+    });
+    deliverUntil(store, 'failed', job('a', 1), 'failed'); // fails; its pipeline is unsubscribed by the handler
+    // A new pipeline re-reads a#1 (succeeds) and a#2 (fails, retried at 6).
+    const again = new Subject<Job>();
+    again
+      .pipe(orderedDelivery(store, { deliver: (value, attempt) => (value.id === 2 && attempt === 1 ? 'failed' : 'succeeded') }))
+      .subscribe();
+    again.next(job('a', 1));
+    again.next(job('a', 2));
+    scheduler.flush(); // at 5 the closed pipeline's retry timer of a#1 fires
+    expect(illegal).toBeLessThan(2);
+  });
+
+  it('a job handed back to wait is never what overflows', () => {
+    const scheduler = new VirtualTimeScheduler();
+    const overflowed: string[] = [];
+    const store = newStore({ scheduler, retryDelay: 5, maxHeldPerKey: 1, onOverflow: (value) => overflowed.push(`${value.key}#${value.id}`) });
+    const src1 = new Subject<Job>();
+    const src2 = new Subject<Job>();
+    const sub1 = src1.pipe(barrierEnter(store)).subscribe();
+    src2.pipe(barrierEnter(store)).subscribe();
+    const statuses = new Subject<JobStatus<Job>>();
+    statuses.pipe(barrierState(store)).subscribe();
+    const toWait = new Subject<Job>();
+    toWait.pipe(barrierWait(store)).subscribe();
+    src1.next(job('a', 1));
+    src2.next(job('a', 2));
+    statuses.next({ job: job('a', 1), state: 'failed' });
+    toWait.next(job('a', 2)); // handed back to wait: held at entrance 2
+    expect(store.stats().held).toBe(1);
+    sub1.unsubscribe(); // a#1 stays the key's failed job
+    const src3 = new Subject<Job>();
+    src3.pipe(barrierEnter(store)).subscribe();
+    src3.next(job('a', 1)); // the failed job, re-read by a new pipeline
+    expect(overflowed).toEqual([]);
+  });
+
+  it('a job emitted re-entrantly from an events$ handler does not overtake the job being admitted', () => {
+    const scheduler = new VirtualTimeScheduler();
+    const store = newStore({ scheduler });
+    const source = new Subject<Job>();
+    const results: number[] = [];
+    const watcher = store.events$.subscribe((event) => {
+      if (event.type === 'admitted' && event.jobId === 1) source.next(job('a', 2));
+    });
+    source.pipe(orderedDelivery(store, { deliver: () => 'succeeded' })).subscribe((result) => results.push(result.jobId));
+    source.next(job('a', 1));
+    scheduler.flush();
+    watcher.unsubscribe();
+    expect(results).toEqual([1, 2]);
+  });
+
+  it('a job re-read by a new pipeline after an old pipeline dropped it completes the new pipeline', () => {
+    const scheduler = new VirtualTimeScheduler();
+    const store = newStore({ scheduler });
+    const never = new Subject<'succeeded'>();
+    const s1 = new Subject<Job>();
+    const s2 = new Subject<Job>();
+    const p1 = s1.pipe(orderedDelivery(store, { deliver: () => never })).subscribe();
+    s2.pipe(orderedDelivery(store, { deliver: () => 'succeeded' })).subscribe();
+    s1.next(job('a', 1)); // two entrances: tracked; its delivery hangs
+    p1.unsubscribe(); // a#1 is dropped (left) with its pipeline
+    const third = pipeline(store);
+    s2.complete(); // the second pipeline finishes: the third is now the only one
+    third.source.next(job('a', 1)); // the dropped job, re-read from its source
+    third.source.complete();
+    scheduler.flush();
+    expect(third.results).toEqual([1]);
+    expect(third.completed).toBe(true);
+    expect(store.stats()).toMatchObject({ admitted: 0, total: 0 });
+  });
+
+  it('store.sync() called from an events$ handler during a sync does not strand held jobs', () => {
+    const scheduler = new VirtualTimeScheduler();
+    const store = newStore({ scheduler, sync: 'manual', concurrencyLimit: 1, retryDelay: 1 });
+    const results: string[] = [];
+    let completed = false;
+    let nested = false;
+    const watcher = store.events$.subscribe((event) => {
+      // e.g. a metrics/ops handler that syncs again right after a sync that applied something
+      if (event.type === 'synced' && event.applied > 0 && !nested) {
+        nested = true;
+        store.sync();
+      }
+    });
+    const source = new Subject<Job>();
+    source
+      .pipe(orderedDelivery(store, { deliver: (value, attempt) => (value.id !== 1 ? 'succeeded' : attempt === 1 ? 'failed' : 'aborted') }))
+      .subscribe({ next: (result) => results.push(`${result.jobId}:${result.state}`), complete: () => (completed = true) });
+    source.next(job('a', 1)); // fails; retried at 1, then aborted (queued): the key drains one job at a time
+    source.next(job('a', 2)); // held
+    source.next(job('a', 3)); // held
+    source.complete();
+    scheduler.flush();
+    for (let i = 0; i < 5; i++) store.sync(); // the owner keeps syncing
+    watcher.unsubscribe();
+    expect(results).toEqual(['1:aborted', '2:succeeded', '3:succeeded']);
+    expect(completed).toBe(true);
+  });
+
+  it('... and when that re-read job fails, it is retried, not dropped as an orphan', () => {
+    const scheduler = new VirtualTimeScheduler();
+    const store = newStore({ scheduler, retryDelay: 5 });
+    const never = new Subject<'succeeded'>();
+    const s1 = new Subject<Job>();
+    const s2 = new Subject<Job>();
+    const p1 = s1.pipe(orderedDelivery(store, { deliver: () => never })).subscribe();
+    s2.pipe(orderedDelivery(store, { deliver: () => 'succeeded' })).subscribe();
+    s1.next(job('a', 1));
+    p1.unsubscribe();
+    const s3 = new Subject<Job>();
+    const results: string[] = [];
+    let completed = false;
+    s3.pipe(orderedDelivery(store, { deliver: (_value, attempt) => (attempt === 1 ? 'failed' : 'succeeded') })).subscribe({
+      next: (result) => results.push(`${result.jobId}:${result.state}:${result.attempts}`),
+      complete: () => (completed = true),
+    });
+    s2.complete();
+    s3.next(job('a', 1)); // fails once, must be retried
+    s3.next(job('a', 2));
+    s3.complete();
+    scheduler.flush();
+    expect(results).toEqual(['1:succeeded:2', '2:succeeded:2']); // every first attempt fails
+    expect(completed).toBe(true);
+  });
+});
+
+describe('review 3: jobs pushed into a source while a job is being admitted', () => {
+  it('are admitted after it, in the order they were pushed, also when pushed from downstream', () => {
+    const store = newStore({});
+    const source = new Subject<Job>();
+    const seen: number[] = [];
+    source.pipe(barrierEnter(store)).subscribe((value) => {
+      seen.push(value.id);
+      if (value.id === 1) {
+        source.next(job('a', 2));
+        source.next(job('a', 3));
+      }
+    });
+    source.next(job('a', 1));
+    expect(seen).toEqual([1, 2, 3]);
+  });
+
+  it('a completion pushed meanwhile waits for the jobs pushed before it: none is lost', () => {
+    const store = newStore({ scheduler: queueScheduler });
+    const source = new Subject<Job>();
+    const results: number[] = [];
+    let completed = false;
+    source
+      .pipe(
+        orderedDelivery(store, {
+          deliver: (value) => {
+            if (value.id === 1) {
+              source.next(job('a', 2));
+              source.complete();
+            }
+            return 'succeeded';
+          },
+        }),
+      )
+      .subscribe({ next: (result) => results.push(result.jobId), complete: () => (completed = true) });
+    source.next(job('a', 1));
+    expect(results).toEqual([1, 2]);
+    expect(completed).toBe(true);
+  });
+
+  it('one that is invalid errors its own pipeline only; the job being admitted goes on', () => {
+    const store = newStore({});
+    const first = new Subject<Job>();
+    const second = new Subject<Job>();
+    const seen: string[] = [];
+    let error: unknown;
+    second.pipe(barrierEnter(store)).subscribe({ error: (e: unknown) => (error = e) });
+    const watcher = store.events$.subscribe((event) => {
+      if (event.type === 'admitted' && event.jobId === 1) second.next({ key: 7, id: 2 } as unknown as Job);
+    });
+    first.pipe(barrierEnter(store)).subscribe((value) => seen.push(`${value.key}#${value.id}`));
+    first.next(job('a', 1));
+    watcher.unsubscribe();
+    expect(seen).toEqual(['a#1']);
+    expect(error).toBeInstanceOf(TypeError);
+    expect((error as Error).message).toBe('key must be a string, got 7 for job {"key":7,"id":2}');
+    first.next(job('a', 3));
+    expect(seen).toEqual(['a#1', 'a#3']);
   });
 });
