@@ -262,7 +262,8 @@ export class BarrierStore<T> {
       this.admitDeferred(entrance);
       throw error;
     }
-    this.admitDeferred(undefined);
+    if (this.deferredAdmissions.length === 0) this.admitting = false;
+    else this.admitDeferred(undefined);
   }
 
   /** Admits the jobs that arrived during an admission, in their order; then admission is free again. */
