@@ -18,7 +18,7 @@
  *    are in flight at once, and with every 10th job failing once, so that
  *    the barrier makes (and must drop) a record for 100,000 keys.
  */
-import { concatMap, from, groupBy, map, mergeMap, of, type Observable } from 'rxjs';
+import { concatMap, from, groupBy, map, mergeMap, of, Subject, VirtualTimeScheduler, type Observable } from 'rxjs';
 import { BarrierStore, orderedDelivery, type DeliveryOutcome, type DeliveryResult } from './lib.js';
 import {
   assert,
@@ -146,7 +146,35 @@ async function retained(count: number, variant: Variant): Promise<Measurement> {
   return { figures: { delta: after - before, peak: peak - before } };
 }
 
+/**
+ * Workload e: one key's first job fails once and `count` later jobs of the
+ * key are held behind it; then its retry succeeds and releases them all.
+ * Returns ns per job to hold them and ns per job to release them.
+ */
+function burst(count: number): Measurement {
+  const scheduler = new VirtualTimeScheduler();
+  const store = new BarrierStore<Job>({ key: (job) => job.key, jobId: (job) => job.id, scheduler, retryDelay: 1 });
+  const source = new Subject<Job>();
+  let failed = false;
+  let delivered = 0;
+  source
+    .pipe(orderedDelivery(store, { deliver: (job) => (job.id === 0 && !failed ? ((failed = true), 'failed') : 'succeeded') }))
+    .subscribe(() => delivered++);
+  const jobs = Array.from({ length: count + 1 }, (_, id) => ({ key: 'k', id }));
+  const held = performance.now();
+  for (const job of jobs) source.next(job);
+  const released = performance.now();
+  assert(store.stats().held === count, `${store.stats().held} of ${count} held`);
+  scheduler.flush();
+  const done = performance.now();
+  assert(delivered === count + 1, `${delivered} of ${count + 1} delivered`);
+  return { figures: { hold: ((released - held) * 1e6) / count, release: ((done - released) * 1e6) / count } };
+}
+
 export const tasks: Readonly<Record<string, Task>> = {
+  // A first burst warms the JIT up, so both measure compiled code.
+  burstSmall: () => (burst(50_000), burst(50_000)),
+  burstLarge: () => (burst(50_000), burst(200_000)),
   ordered: async (options) => {
     const jobs = makeJobs(options.jobs, KEYS, 'key-');
     const runs = await timeRunsAsync(
@@ -198,6 +226,26 @@ export const tasks: Readonly<Record<string, Task>> = {
   retainedFailing: (options) => retained(options.memoryKeys, 'failing'),
 };
 
+/** Releasing is linear if a job costs about as much in a burst of 200,000 as in one of 50,000. */
+function burstRows(small: Measurement, large: Measurement): Row[] {
+  const figure = (m: Measurement, name: string): number => m.figures![name] as number;
+  const row = (size: string, m: Measurement): Row => ({
+    workload: `e ${size} jobs of one key held behind its failed job, then released`,
+    nsPerJob: figure(m, 'release'),
+    note: `release ns/job; holding them took ${figure(m, 'hold').toFixed(0)} ns/job`,
+  });
+  return [
+    row('50,000', small),
+    {
+      ...row('200,000', large),
+      ratio: figure(large, 'release') / figure(small, 'release'),
+      ratioTo: 'the ns/job of 50,000',
+      target: '≤ 2× (linear, not quadratic)',
+      pass: figure(large, 'release') <= 2 * figure(small, 'release'),
+    },
+  ];
+}
+
 function timed(workload: string, m: Measurement): Row & { nsPerJob: number } {
   const runs = m.runs ?? [];
   return { workload, nsPerJob: median(runs), spread: [Math.min(...runs), Math.max(...runs)] };
@@ -246,6 +294,7 @@ async function run(options: BenchOptions): Promise<Row[]> {
       pass: a.nsPerJob <= 1.5 * c.nsPerJob,
     },
     memory(`d retained after ${keys} distinct keys, immediate deliver`, await get('retained')),
+    ...burstRows(await get('burstSmall'), await get('burstLarge')),
     memory(`d retained after ${keys} distinct keys, deliver settling on a microtask`, await get('retainedMicrotask')),
     memory(`d retained after ${keys} distinct keys, every 10th job failing once`, await get('retainedFailing')),
   ];
@@ -257,6 +306,7 @@ export const deliverySuite: Suite = {
   notes: [
     'a, b and c take the same 1,000,000 pre-made jobs (10,000 keys in round robin, ids increasing) from `from(jobs)`; each calls the same `deliver` (`() => of(\'succeeded\')`, a new Observable per call) and emits one result object per job (`DeliveryResult` for a, `{ job, state }` for b and c); the subscriber counts them, and the clock stops when the pipeline completes. Each is measured in a fresh process, one after the other in the same run.',
     'The store of a has `concurrencyLimit: 1` and nothing else (no records arise: nothing fails), a fresh one per run; every run checks that it is empty afterwards.',
+    'e: one key\'s job 0 fails once (retryDelay 1 on a VirtualTimeScheduler) and the next 50,000 or 200,000 jobs of the key are held behind it; flushing the scheduler retries job 0 and releases them all (immediate deliver). One warm-up burst of 50,000 first, in the same process. Releasing was quadratic before the held jobs became a `HeldQueue` (24,847 and 62,433 ns/job on the same machine).',
     'd: heapUsed after `gc()` once the stream has completed, minus heapUsed after `gc()` before it was subscribed, with the jobs, their key strings and the store made beforehand and kept referenced (so they are in both). Peak is the highest heapUsed (no gc) sampled every 100,000 results. The microtask variant (`deliver` returns `Promise.resolve(\'succeeded\')`) has all 1,000,000 keys queued in `concatMapByKey` at once; in the failing variant every 10th job fails once (retryDelay 0 on asyncScheduler), so 100,000 keys get a barrier record and a held/retry ticket that must all be dropped.',
   ],
   run,

@@ -1,4 +1,5 @@
 import type { Entrance } from './entrance.js';
+import { HeldQueue } from './held-queue.js';
 
 /** A job the store keeps track of: held, retrying, or admitted and recorded. */
 export interface Ticket<T> {
@@ -19,7 +20,7 @@ export interface Ticket<T> {
 /** The store's bookkeeping for one key; deleted as soon as it is idle. */
 export class KeyState<T> {
   /** Jobs held back, in job-id order. */
-  readonly held: Ticket<T>[] = [];
+  readonly held = new HeldQueue<T>();
   /** Admitted jobs the store tracks individually, oldest first. */
   readonly running: Ticket<T>[] = [];
   /** Failed jobs waiting for their retry timer. */
@@ -30,12 +31,9 @@ export class KeyState<T> {
     return this.held.length === 0 && this.running.length === 0 && this.retrying === 0 && !this.paused;
   }
 
-  /** Inserts in job-id order; new jobs (the highest id) append in O(1). */
+  /** Holds a job, in job-id order. */
   hold(ticket: Ticket<T>): void {
-    const { held } = this;
-    let i = held.length;
-    while (i > 0 && held[i - 1]!.id > ticket.id) i--;
-    held.splice(i, 0, ticket);
+    this.held.insert(ticket);
   }
 
   /** Removes and returns the admitted ticket of `id`, if tracked. */

@@ -64,6 +64,8 @@ export function pull<T>(
   return new Observable<T>((subscriber) => {
     let closed = false;
     let busy = false;
+    /** Jobs asked for and not yet received, counted in the store's room meanwhile. */
+    let requested = 0;
     let timer: Subscription | undefined;
     let sliceStart = scheduler.now();
     const iterator = isIterable ? (source as AsyncIterable<T>)[Symbol.asyncIterator]() : undefined;
@@ -77,10 +79,19 @@ export function pull<T>(
       subscriber.complete();
     };
 
+    const answered = (): void => {
+      busy = false;
+      store.received(requested);
+      requested = 0;
+    };
+
     // Asks the source for more while the store has room; one request at a time.
     const ask = (): void => {
-      if (closed || busy || store.room === 0) return;
+      if (closed || busy) return;
+      const demand = store.request(iterator !== undefined ? 1 : batchSize);
+      if (demand === 0) return;
       busy = true;
+      requested = demand;
       if (iterator !== undefined) {
         let nextStep: Promise<IteratorResult<T>>;
         try {
@@ -88,25 +99,33 @@ export function pull<T>(
         } catch (error) {
           // Thrown here it would escape into pressure$ or a promise callback
           // and leave the stream hanging.
+          answered();
           return fail(error);
         }
         nextStep.then((step) => {
-          busy = false;
+          answered();
           if (closed) return;
+          if (typeof step !== 'object' || step === null) {
+            return fail(new TypeError(`pull iterator's next() must resolve to an IteratorResult, got ${describeValue(step)}`));
+          }
           if (step.done === true) return end();
           subscriber.next(step.value);
           askAgain();
-        }, fail);
+        }, (error: unknown) => {
+          answered();
+          fail(error);
+        });
         return;
       }
       let batch: Promise<readonly T[] | null>;
       try {
-        batch = Promise.resolve((source as PullBatch<T>)(Math.min(store.room, batchSize)));
+        batch = Promise.resolve((source as PullBatch<T>)(demand));
       } catch (error) {
+        answered();
         return fail(error);
       }
       batch.then((jobs) => {
-        busy = false;
+        answered();
         if (closed) return;
         if (jobs === null) return end();
         if (!Array.isArray(jobs)) return fail(new TypeError(`pull batch function must resolve to an array or null, got ${describeValue(jobs)}`));
@@ -116,7 +135,10 @@ export function pull<T>(
         }
         if (jobs.length > 0) askAgain();
         else askLater(pollInterval);
-      }, fail);
+      }, (error: unknown) => {
+        answered();
+        fail(error);
+      });
     };
     const askLater = (delay: number): void => {
       timer = scheduler.schedule(() => {
@@ -137,6 +159,8 @@ export function pull<T>(
     });
     return () => {
       closed = true;
+      // A request still out is never received: give its room back.
+      if (busy) answered();
       pressure.unsubscribe();
       timer?.unsubscribe();
       // Let a cursor or consumer release what it holds.

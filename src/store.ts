@@ -5,6 +5,7 @@ import { describeValue, HeldJobsOverflowError, UnsupportedStateError } from './e
 import { Entrance } from './entrance.js';
 import { FAILED, isJobState, stateCode, WAITING } from './job-state.js';
 import type { JobStatus } from './job-status.js';
+import type { HeldQueue } from './held-queue.js';
 import { KeyState, type Ticket } from './key-state.js';
 import { checkJobId, checkKey } from './validate.js';
 import { retryDelayFor, type RetryDelay } from './retry-delay.js';
@@ -58,6 +59,8 @@ export class BarrierStore<T> {
   /** Tracked jobs of entrances closed before their outcome came back, by key. */
   private readonly orphanedTickets = new Map<string, number[]>();
   private attachments = 0;
+  /** Jobs `pull`s have asked their sources for and not yet received. */
+  private requested = 0;
   private heldCount = 0;
   private retryingCount = 0;
   private admittedCount = 0;
@@ -195,11 +198,28 @@ export class BarrierStore<T> {
 
   /**
    * @internal How many more jobs the store can take before it reaches its
-   * high-water mark (Infinity without one); 0 while under pressure.
+   * high-water mark (Infinity without one); 0 while under pressure. Jobs
+   * `pull`s have asked their sources for count as taken.
    */
   get room(): number {
     if (this.pressure.value) return 0;
-    return Math.max(0, this.options.highWaterMark - (this.heldCount + this.retryingCount + this.admittedCount));
+    return Math.max(0, this.options.highWaterMark - (this.heldCount + this.retryingCount + this.admittedCount + this.requested));
+  }
+
+  /**
+   * @internal A `pull` asks its source for up to `count` jobs: counted in
+   * `room` until `received`, so that several pulls on one store together
+   * stay under the high-water mark. Returns how many it may ask for.
+   */
+  request(count: number): number {
+    const granted = Math.min(count, this.room);
+    this.requested += granted;
+    return granted;
+  }
+
+  /** @internal The answer to a `request` of `count` jobs came (or never will). */
+  received(count: number): void {
+    this.requested -= count;
   }
 
   /** @internal The key of a job, validated. */
@@ -316,7 +336,7 @@ export class BarrierStore<T> {
       else this.holdNew(state, { job, key, id, entrance, failures: 0, returning: false }, 'rejected');
     } else if (state.paused || state.held.length > 0) {
       // Never overtake a held job of the same key.
-      const head = state.held[0];
+      const head = state.held.at(0);
       this.holdNew(state, { job, key, id, entrance, failures: 0, returning: false }, state.paused ? 'paused' : 'behind');
       // A job older than every held one (the key's failed job, entered again
       // after its entrance closed) is held first in line: try it, or nothing will.
@@ -376,13 +396,9 @@ export class BarrierStore<T> {
     const touched: string[] = [];
     if (entrance.tickets > 0) {
       for (const [key, state] of this.keys) {
-        const held = state.held.filter((ticket) => ticket.entrance !== entrance);
-        const dropped = state.held.length - held.length;
-        if (dropped > 0) {
-          state.held.splice(0, state.held.length, ...held);
-          this.heldCount -= dropped;
-          entrance.tickets -= dropped;
-        }
+        const dropped = state.held.length === 0 ? 0 : state.held.removeAll((ticket) => ticket.entrance === entrance);
+        this.heldCount -= dropped;
+        entrance.tickets -= dropped;
         for (let i = state.running.length - 1; i >= 0; i--) {
           const ticket = state.running[i]!;
           if (ticket.entrance !== entrance) continue;
@@ -583,7 +599,7 @@ export class BarrierStore<T> {
     }
     if (overflow !== ticket) {
       if (overflow !== undefined) {
-        state.held.splice(state.held.lastIndexOf(overflow), 1);
+        state.held.remove(overflow);
         overflow.entrance.tickets--;
         this.heldCount--;
       }
@@ -752,7 +768,21 @@ export class BarrierStore<T> {
     for (;;) {
       const state = this.keys.get(key);
       if (state === undefined || state.paused || state.held.length === 0) return;
-      let ticket = state.held[0]!;
+      let ticket = state.held.at(0)!;
+      // The key's failed job can be later than a job back for its retry: one
+      // that failed while the key was disabled (keyThreshold,
+      // orderingDisabled), the later one after it was enabled again. The
+      // failed job goes first (the key never moves otherwise); entering the
+      // earlier one now would be an illegal sequence of the store's own
+      // making. The failed job's outcome releases the key again. (A new job
+      // older than the failed one breaks the ascending-ids precondition: the
+      // barrier's error says so.)
+      const failed = ticket.returning ? this.barrier.peek(key) : undefined;
+      if (failed !== undefined && failed > ticket.id) {
+        const later = state.held.find((held) => held.id === failed);
+        if (later === undefined) return;
+        ticket = later;
+      }
       try {
         let result = this.enterBarrier(key, ticket.id);
         // A release may disable the key (keyThreshold, orderingDisabled) as
@@ -760,8 +790,8 @@ export class BarrierStore<T> {
         if (this.pruneCapable) this.schedulePrune();
         const previous = result.previousFailedJobId;
         if (!result.accepted && previous !== undefined && previous > ticket.id) {
-          // Only outside the enabled mode: the failed job is a later one,
-          // held behind this one; it must go first or the key never moves.
+          // Half-enabled (no illegal sequence there): the failed job is a
+          // later one held behind this one; it must go first.
           const later = state.held.find((held) => held.id === previous);
           if (later === undefined) return;
           ticket = later;
@@ -773,9 +803,7 @@ export class BarrierStore<T> {
         // Erroring closed the entrance, which dropped its held jobs. Should the
         // job still be here (its entrance was closed already), drop it now:
         // trying it again would throw again, for good.
-        const at = this.keys.get(key) === state ? state.held.indexOf(ticket) : -1;
-        if (at >= 0) {
-          state.held.splice(at, 1);
+        if (this.keys.get(key) === state && state.held.remove(ticket)) {
           this.heldCount--;
           ticket.entrance.tickets--;
         }
@@ -783,12 +811,10 @@ export class BarrierStore<T> {
       }
       // User code ran inside enterBarrier (events$ handlers, orderingDisabled):
       // find the ticket again. Gone means its entrance closed meanwhile.
-      const at = this.keys.get(key) === state ? state.held.indexOf(ticket) : -1;
-      if (at < 0) {
+      if (this.keys.get(key) !== state || !state.held.remove(ticket)) {
         this.barrier.leave(key, ticket.id);
         continue;
       }
-      state.held.splice(at, 1);
       this.heldCount--;
       state.running.push(ticket);
       this.admittedCount++;
@@ -851,13 +877,13 @@ export function checkStore(store: unknown, caller: string): void {
  * every held one (the failed job entered again after its entrance closed):
  * the key waits for it.
  */
-function overflowVictim<T>(held: readonly Ticket<T>[], incoming: Ticket<T>, failedJobId: number | undefined): Ticket<T> | undefined {
+function overflowVictim<T>(held: HeldQueue<T>, incoming: Ticket<T>, failedJobId: number | undefined): Ticket<T> | undefined {
   for (let i = held.length - 1; i >= 0; i--) {
-    const ticket = held[i]!;
+    const ticket = held.at(i)!;
     if (ticket.id <= incoming.id) break;
     if (!ticket.returning) return ticket;
   }
-  if (incoming.id === failedJobId || (held.length > 0 && incoming.id < held[0]!.id)) return undefined;
+  if (incoming.id === failedJobId || (held.length > 0 && incoming.id < held.at(0)!.id)) return undefined;
   return incoming;
 }
 

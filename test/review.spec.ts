@@ -1,7 +1,21 @@
-import { delay, map, of, queueScheduler, range, Subject, take, VirtualTimeScheduler, type Subscription } from 'rxjs';
+import {
+  delay,
+  lastValueFrom,
+  map,
+  merge,
+  NEVER,
+  of,
+  queueScheduler,
+  range,
+  Subject,
+  take,
+  timer,
+  VirtualTimeScheduler,
+  type Subscription,
+} from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import { describe, expect, it } from 'vitest';
-import { BarrierStore, type BarrierStoreEvent, type BarrierStoreOptions, type JobState, type JobStatus } from '../src/index.js';
+import { BarrierStore, pull, type BarrierStoreEvent, type BarrierStoreOptions, type JobState, type JobStatus } from '../src/index.js';
 import { barrierEnter } from '../src/operators/barrier-enter.js';
 import { barrierState } from '../src/operators/barrier-state.js';
 import { barrierWait } from '../src/operators/barrier-wait.js';
@@ -549,5 +563,95 @@ describe('review 3: jobs pushed into a source while a job is being admitted', ()
     expect((error as Error).message).toBe('key must be a string, got 7 for job {"key":7,"id":2}');
     first.next(job('a', 3));
     expect(seen).toEqual(['a#1', 'a#3']);
+  });
+});
+
+describe('review 4: scale, keyThreshold retries and pull', () => {
+  it('unsubscribing an entrance that shares a key with 150,000 held jobs of another does not throw', () => {
+    // closeEntrance rebuilt the key's list with splice(0, n, ...kept): a
+    // RangeError past V8's argument limit, leaving the store half cleaned.
+    const scheduler = new VirtualTimeScheduler();
+    const store = newStore({ scheduler, retryDelay: 1_000 });
+    const entered = new Subject<Job>();
+    entered
+      .pipe(
+        concatMapByKey(
+          (value) => value.key,
+          (value) =>
+            of(value).pipe(
+              barrierWait(store),
+              map((admitted): JobStatus<Job> => ({ job: admitted, state: admitted.id === 1 ? 'failed' : 'succeeded' })),
+              barrierState(store),
+            ),
+        ),
+      )
+      .subscribe();
+    const a = new Subject<Job>();
+    const b = new Subject<Job>();
+    const subscriptionA = a.pipe(barrierEnter(store)).subscribe((value) => entered.next(value));
+    b.pipe(barrierEnter(store)).subscribe((value) => entered.next(value));
+    a.next(job('k', 1)); // fails: waits for its retry
+    a.next(job('k', 2)); // held
+    const n = 150_000;
+    for (let id = 3; id < n + 3; id++) b.next(job('k', id)); // held
+    expect(store.stats().held).toBe(n + 1);
+    expect(() => subscriptionA.unsubscribe()).not.toThrow();
+    expect(store.stats()).toMatchObject({ held: n, retrying: 0, entrances: 1 });
+  });
+
+  it('a job that failed while its key was disabled is retried after the later failed job, without an IllegalJobSequenceError', () => {
+    const scheduler = new VirtualTimeScheduler();
+    const store = newStore({ scheduler, keyThreshold: 1, disabledDuration: 10, halfEnabledDuration: 10, retryDelay: 100 });
+    const source = new Subject<Job>();
+    const attempts = new Map<number, number>();
+    const results: string[] = [];
+    let error: unknown;
+    let completed = false;
+    source
+      .pipe(
+        orderedDelivery(store, {
+          deliver: (value) => {
+            const attempt = (attempts.get(value.id) ?? 0) + 1;
+            attempts.set(value.id, attempt);
+            // First attempts fail: k#1 at 5 (key disabled), k#2 at 50 (key enabled again).
+            return timer(value.id === 1 ? 5 : 50, scheduler).pipe(map((): DeliveryOutcome => (attempt === 1 ? 'failed' : 'succeeded')));
+          },
+        }),
+      )
+      .subscribe({ next: (r) => results.push(`${r.jobId}:${r.state}`), error: (e: unknown) => (error = e), complete: () => (completed = true) });
+    source.next(job('k', 1));
+    source.next(job('k', 2)); // keyThreshold 1: the key is disabled
+    source.complete();
+    scheduler.flush();
+    expect(error).toBeUndefined();
+    expect(results).toEqual(['2:succeeded', '1:succeeded']); // 2 was the key's failed job: it goes first
+    expect(completed).toBe(true);
+  });
+
+  it('two pulls on one store stay together at or below its highWaterMark', async () => {
+    const store = newStore({ highWaterMark: 10 });
+    let next = 0;
+    let most = 0;
+    const batch = async (demand: number): Promise<Job[]> => Array.from({ length: demand }, () => job(`k${next}`, next++));
+    const watcher = store.pressure$.subscribe(() => (most = Math.max(most, store.stats().total)));
+    const subscription = merge(pull(batch, store), pull(batch, store))
+      .pipe(orderedDelivery(store, { deliver: () => NEVER }))
+      .subscribe();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    most = Math.max(most, store.stats().total);
+    subscription.unsubscribe();
+    watcher.unsubscribe();
+    expect(most).toBe(10);
+    expect(next).toBe(10);
+  });
+
+  it('pull errors the stream when an iterator step is not an object, instead of hanging', async () => {
+    const store = newStore({});
+    const source: AsyncIterable<Job> = {
+      [Symbol.asyncIterator]: () => ({ next: async () => undefined as unknown as IteratorResult<Job> }),
+    };
+    const error = await lastValueFrom(pull(source, store)).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TypeError);
+    expect((error as Error).message).toBe("pull iterator's next() must resolve to an IteratorResult, got undefined");
   });
 });
