@@ -1,6 +1,7 @@
 import { Observable, type Subscription } from 'rxjs';
 import { describeValue } from './errors.js';
 import { checkStore, type BarrierStore } from './store.js';
+import { timerDelay } from './timer-delay.js';
 import { checkCount, checkMilliseconds } from './validate.js';
 
 /** A batch source: returns up to `demand` jobs, `[]` when none are ready yet, `null` when it has ended. */
@@ -134,7 +135,7 @@ export function pull<T>(
           subscriber.next(job);
         }
         if (jobs.length > 0) askAgain();
-        else askLater(pollInterval);
+        else askLater(timerDelay(pollInterval));
       }, (error: unknown) => {
         answered();
         fail(error);

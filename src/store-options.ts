@@ -70,7 +70,8 @@ export interface BarrierStoreOptions<T> extends BarrierOptions {
   snapshot?: BarrierSnapshot;
   /**
    * Milliseconds before a failed job is re-admitted: a number, or a function
-   * of the attempt that failed (1 for the first).
+   * of the attempt that failed (1 for the first). Capped at 2^31 - 1 ms
+   * (about 24.8 days), the longest a timer waits.
    * @default attempt => Math.min(100 * 2 ** (attempt - 1), 30_000)
    * @example retryDelay: (attempt) => 1_000 * attempt
    */

@@ -9,6 +9,7 @@ import type { HeldQueue } from './held-queue.js';
 import { KeyState, type Ticket } from './key-state.js';
 import { checkJobId, checkKey } from './validate.js';
 import { retryDelayFor, type RetryDelay } from './retry-delay.js';
+import { timerDelay } from './timer-delay.js';
 import type { BarrierStoreEvent, BarrierStoreStats, HeldReason } from './store-events.js';
 import { resolveStoreOptions, type BarrierStoreOptions, type ResolvedStoreOptions } from './store-options.js';
 
@@ -93,7 +94,7 @@ export class BarrierStore<T> {
     this.pruneCapable = (options.keyThreshold ?? 0) > 0 || options.orderingDisabled !== undefined;
     const disabledDuration = options.disabledDuration ?? BARRIER_DEFAULTS.disabledDuration;
     const halfEnabledDuration = options.halfEnabledDuration ?? BARRIER_DEFAULTS.halfEnabledDuration;
-    this.pruneInterval = Math.max(1, Math.min(disabledDuration, halfEnabledDuration));
+    this.pruneInterval = timerDelay(Math.max(1, Math.min(disabledDuration, halfEnabledDuration)));
     this.pressure$ = this.pressure.asObservable();
     this.events$ = this.events.asObservable();
     // Outcomes queued in the snapshot: the sync that applies them must re-try
@@ -457,7 +458,7 @@ export class BarrierStore<T> {
     const tracked = keyState?.findRunning(id);
     const owner = tracked === undefined ? this.untrackedEntrance(key, id, job) : undefined;
     // A retryDelay function may throw too: ask it before anything changes.
-    const delay = code === FAILED ? retryDelayFor(retryDelay, (tracked?.failures ?? 0) + 1) : 0;
+    const delay = code === FAILED ? timerDelay(retryDelayFor(retryDelay, (tracked?.failures ?? 0) + 1)) : 0;
     const hadRecord = this.events.observed && this.barrier.has(key);
     if (this.barrier.stateChanged(key, id, state)) this.changed(key);
     if (this.events.observed) this.recordChanged(key, hadRecord);
@@ -598,18 +599,18 @@ export class BarrierStore<T> {
       }
     }
     if (overflow !== ticket) {
-      if (overflow !== undefined) {
-        state.held.remove(overflow);
-        overflow.entrance.tickets--;
-        this.heldCount--;
-      }
       state.hold(ticket);
       ticket.entrance.tickets++;
       this.heldCount++;
       this.updatePressure();
       if (this.events.observed) this.emit({ type: 'held', key: ticket.key, jobId: ticket.id, job: ticket.job, reason });
+      if (overflow === undefined) return;
+      // Evicted after the new job's event, so each event matches stats();
+      // unless a handler of that event released or dropped it meanwhile.
+      if (!state.held.remove(overflow)) return;
+      overflow.entrance.tickets--;
+      this.heldCount--;
     }
-    if (overflow === undefined) return;
     this.dropIfIdle(ticket.key, state);
     if (this.events.observed) this.emit({ type: 'overflow', key: overflow.key, jobId: overflow.id, job: overflow.job });
     onOverflow!(overflow.job);
@@ -681,10 +682,8 @@ export class BarrierStore<T> {
 
   private retryLater(ticket: Ticket<T>, delay: number, error: unknown): void {
     const { entrance, key } = ticket;
-    if (entrance.closed) {
-      this.emitFailed(ticket, delay, error);
-      return;
-    }
+    // Its entrance is gone: no retry will come, so no 'failed' event promises one.
+    if (entrance.closed) return;
     const state = this.keyState(key);
     state.retrying++;
     this.retryingCount++;
@@ -812,7 +811,7 @@ export class BarrierStore<T> {
       // User code ran inside enterBarrier (events$ handlers, orderingDisabled):
       // find the ticket again. Gone means its entrance closed meanwhile.
       if (this.keys.get(key) !== state || !state.held.remove(ticket)) {
-        this.barrier.leave(key, ticket.id);
+        this.leaveBarrier(key, ticket.id);
         continue;
       }
       this.heldCount--;

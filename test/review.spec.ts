@@ -655,3 +655,89 @@ describe('review 4: scale, keyThreshold retries and pull', () => {
     expect((error as Error).message).toBe("pull iterator's next() must resolve to an IteratorResult, got undefined");
   });
 });
+
+describe('review 5: events that match stats(), and delays past the timers\' limit', () => {
+  it('a retry delay over 2^31 - 1 ms waits (capped at about 24.8 days) instead of firing after 1 ms', async () => {
+    const store = newStore({});
+    const failures: number[] = [];
+    let calls = 0;
+    const watcher = store.events$.subscribe((event) => {
+      if (event.type === 'failed') failures.push(event.retryIn);
+    });
+    const source = new Subject<Job>();
+    const subscription = source
+      .pipe(orderedDelivery(store, { deliver: () => (calls++, 'failed'), retryDelay: () => 2 ** 31, maxAttempts: Infinity }))
+      .subscribe();
+    source.next(job('a', 1));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    subscription.unsubscribe();
+    watcher.unsubscribe();
+    expect(calls).toBe(1);
+    expect(failures).toEqual([2 ** 31 - 1]);
+  });
+
+  it('a held event that evicts a newer held job comes before the eviction, so each event matches stats()', () => {
+    const scheduler = new VirtualTimeScheduler();
+    const store = newStore({ scheduler, maxHeldPerKey: 1, onOverflow: () => undefined, retryDelay: 1_000 });
+    const log: string[] = [];
+    store.events$.subscribe((event) => {
+      if (event.type === 'held' || event.type === 'overflow') log.push(`${event.type} ${event.jobId} held=${store.stats().held}`);
+    });
+    const source = new Subject<Job>();
+    source.pipe(orderedDelivery(store, { deliver: (value) => (value.id === 1 ? 'failed' : 'succeeded') })).subscribe();
+    source.next(job('a', 1)); // fails: retrying
+    source.next(job('a', 3)); // held behind it
+    source.next(job('a', 2)); // held; 3, the newest, overflows
+    expect(log).toEqual(['held 3 held=1', 'held 2 held=2', 'overflow 3 held=1']);
+  });
+
+  it('no failed event promises a retry to a job whose entrance closed during its delivery', () => {
+    const scheduler = new VirtualTimeScheduler();
+    const store = newStore({ scheduler });
+    const failed: number[] = [];
+    store.events$.subscribe((event) => {
+      if (event.type === 'failed') failed.push(event.jobId);
+    });
+    const source = new Subject<Job>();
+    let calls = 0;
+    const subscription: Subscription = source
+      .pipe(
+        orderedDelivery(store, {
+          deliver: () => {
+            calls++;
+            subscription.unsubscribe();
+            return 'failed';
+          },
+          retryDelay: 10,
+        }),
+      )
+      .subscribe();
+    source.next(job('a', 1));
+    scheduler.flush();
+    expect(calls).toBe(1);
+    expect(failed).toEqual([]);
+    expect(store.stats()).toMatchObject({ retrying: 0, total: 0 });
+  });
+
+  it('a release undone because user code closed the entrance reports the record it deletes', () => {
+    const scheduler = new VirtualTimeScheduler();
+    const store = newStore({ scheduler, keyThreshold: 5, retryDelay: 10 });
+    const source = new Subject<Job>();
+    let records = 0;
+    let armed = false;
+    store.events$.subscribe((event) => {
+      if (event.type === 'recordCreated') records++;
+      if (event.type === 'recordDeleted') records--;
+      if (armed && event.type === 'recordCreated') subscription.unsubscribe();
+    });
+    const subscription: Subscription = source
+      .pipe(orderedDelivery(store, { deliver: (value, attempt) => (value.id === 1 && attempt === 1 ? 'failed' : 'succeeded') }))
+      .subscribe();
+    source.next(job('a', 1)); // fails
+    source.next(job('a', 2)); // held behind it
+    scheduler.schedule(() => (armed = true), 10); // before 1's retry succeeds and 2 is released
+    scheduler.flush();
+    expect(store.stats().records).toBe(0);
+    expect(records).toBe(0);
+  });
+});
