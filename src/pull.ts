@@ -67,6 +67,8 @@ export function pull<T>(
     let busy = false;
     /** Jobs asked for and not yet received, counted in the store's room meanwhile. */
     let requested = 0;
+    /** The store's pressure$, as last seen. */
+    let full = false;
     let timer: Subscription | undefined;
     let sliceStart = scheduler.now();
     const iterator = isIterable ? (source as AsyncIterable<T>)[Symbol.asyncIterator]() : undefined;
@@ -90,7 +92,13 @@ export function pull<T>(
     const ask = (): void => {
       if (closed || busy) return;
       const demand = store.request(iterator !== undefined ? 1 : batchSize);
-      if (demand === 0) return;
+      if (demand === 0) {
+        // Under pressure, pressure$ turning false asks again. Otherwise the
+        // room is out with another pull's request, and nothing would tell us
+        // when it comes back: look again after pollInterval.
+        if (!full && timer === undefined) askLater(timerDelay(pollInterval));
+        return;
+      }
       busy = true;
       requested = demand;
       if (iterator !== undefined) {
@@ -153,8 +161,9 @@ export function pull<T>(
       else askLater(0);
     };
 
-    const pressure = store.pressure$.subscribe((full) => {
-      if (full) return;
+    const pressure = store.pressure$.subscribe((pressured) => {
+      full = pressured;
+      if (pressured) return;
       sliceStart = scheduler.now();
       ask();
     });

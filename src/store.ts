@@ -610,6 +610,7 @@ export class BarrierStore<T> {
       if (!state.held.remove(overflow)) return;
       overflow.entrance.tickets--;
       this.heldCount--;
+      this.updatePressure();
     }
     this.dropIfIdle(ticket.key, state);
     if (this.events.observed) this.emit({ type: 'overflow', key: overflow.key, jobId: overflow.id, job: overflow.job });

@@ -3,7 +3,9 @@ import {
   lastValueFrom,
   map,
   merge,
+  mergeMap,
   NEVER,
+  Observable,
   of,
   queueScheduler,
   range,
@@ -11,6 +13,7 @@ import {
   take,
   timer,
   VirtualTimeScheduler,
+  type OperatorFunction,
   type Subscription,
 } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
@@ -739,5 +742,64 @@ describe('review 5: events that match stats(), and delays past the timers\' limi
     scheduler.flush();
     expect(store.stats().records).toBe(0);
     expect(records).toBe(0);
+  });
+});
+
+describe('review 6: concatMapByKey inners, pull sharing a store, pressure after an eviction', () => {
+  it('concatMapByKey stops a synchronously emitting inner once the output is unsubscribed, as mergeMap does', () => {
+    const emittedBefore = (operator: (inner: Observable<number>) => OperatorFunction<string, number>): number => {
+      let emitted = 0;
+      const inner = new Observable<number>((subscriber) => {
+        for (let i = 0; i < 1000 && !subscriber.closed; i++) {
+          emitted++;
+          subscriber.next(i);
+        }
+        subscriber.complete();
+      });
+      of('a').pipe(operator(inner), take(1)).subscribe();
+      return emitted;
+    };
+    expect(emittedBefore((inner) => mergeMap(() => inner))).toBe(1);
+    expect(emittedBefore((inner) => concatMapByKey((value: string) => value, () => inner))).toBe(1);
+  });
+
+  it('a second pull on one store is not starved while an idle pull has the room out', async () => {
+    const store = newStore({ highWaterMark: 10 });
+    const idle = pull<Job>(async () => [], store, { pollInterval: 5 });
+    let calls = 0;
+    const busy = pull<Job>(async () => (calls++ === 0 ? [job('k', 1)] : []), store, { pollInterval: 5 });
+    const results: number[] = [];
+    const subscription = merge(idle, busy)
+      .pipe(orderedDelivery(store, { deliver: () => 'succeeded' }))
+      .subscribe((result) => results.push(result.jobId));
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    subscription.unsubscribe();
+    expect(calls).toBeGreaterThan(0);
+    expect(results).toEqual([1]);
+  });
+
+  it('pressure$ falls back once an eviction leaves the count at half the high-water mark', () => {
+    const scheduler = new VirtualTimeScheduler();
+    const overflowed: number[] = [];
+    const store = newStore({ scheduler, highWaterMark: 2, maxHeldPerKey: 1, onOverflow: (value) => overflowed.push(value.id) });
+    const pressure: boolean[] = [];
+    store.pressure$.subscribe((value) => pressure.push(value));
+    const statuses = new Subject<JobStatus<Job>>();
+    statuses.pipe(barrierState(store)).subscribe();
+    const first = new Subject<Job>();
+    const firstSubscription = first.pipe(barrierEnter(store)).subscribe();
+    const second = new Subject<Job>();
+    const admitted: number[] = [];
+    second.pipe(barrierEnter(store)).subscribe((value) => admitted.push(value.id));
+    first.next(job('k', 1));
+    statuses.next({ job: job('k', 1), state: 'failed' });
+    second.next(job('k', 2)); // held behind the failed k#1
+    firstSubscription.unsubscribe(); // k#1 stays the key's failed job
+    scheduler.flush();
+    second.next(job('k', 1)); // read again: k#2 is evicted, k#1 runs
+    expect(admitted).toEqual([1]);
+    expect(overflowed).toEqual([2]);
+    expect(store.stats().total).toBe(1);
+    expect(pressure.at(-1)).toBe(false);
   });
 });

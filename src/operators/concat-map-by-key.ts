@@ -191,7 +191,12 @@ class KeyedRunner<T, R> implements Observer<T> {
       this.fail(err);
       return;
     }
-    const subscription = inner.subscribe(lane);
+    // The inner's own subscriber is known before the inner runs, so that
+    // closing while a synchronous inner emits stops it at once.
+    const subscription = new Observable<R>((innerSubscriber) => {
+      lane.inner = innerSubscriber;
+      return inner.subscribe(innerSubscriber);
+    }).subscribe(lane);
     if (this.closed) {
       subscription.unsubscribe();
       return;
