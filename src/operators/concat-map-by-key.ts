@@ -74,6 +74,23 @@ class KeyedRunner<T, R> implements Observer<T> {
   private sourceDone = false;
   closed = false;
   sourceSubscription: Subscription | null = null;
+  // What `launcher` subscribes next: set by `start` right before subscribing.
+  private launchLane: KeyLane<T, R> | null = null;
+  private launchInner: Observable<R> | null = null;
+  /**
+   * Subscribes an inner with the lane's subscriber known before the inner
+   * runs, so that closing while a synchronous inner emits stops it at once.
+   * One Observable for the runner, not one per inner: that cost a third of
+   * orderedDelivery's time per job.
+   */
+  private readonly launcher = new Observable<R>((innerSubscriber) => {
+    const lane = this.launchLane!;
+    const inner = this.launchInner!;
+    this.launchLane = null;
+    this.launchInner = null;
+    lane.inner = innerSubscriber;
+    return inner.subscribe(innerSubscriber);
+  });
 
   constructor(
     readonly subscriber: Subscriber<R>,
@@ -191,12 +208,9 @@ class KeyedRunner<T, R> implements Observer<T> {
       this.fail(err);
       return;
     }
-    // The inner's own subscriber is known before the inner runs, so that
-    // closing while a synchronous inner emits stops it at once.
-    const subscription = new Observable<R>((innerSubscriber) => {
-      lane.inner = innerSubscriber;
-      return inner.subscribe(innerSubscriber);
-    }).subscribe(lane);
+    this.launchLane = lane;
+    this.launchInner = inner;
+    const subscription = this.launcher.subscribe(lane);
     if (this.closed) {
       subscription.unsubscribe();
       return;
