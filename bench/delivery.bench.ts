@@ -171,36 +171,29 @@ function burst(count: number): Measurement {
   return { figures: { hold: ((released - held) * 1e6) / count, release: ((done - released) * 1e6) / count } };
 }
 
+/** Workload a on a fresh store from `makeStore` per run, checked empty afterwards. */
+function orderedTask(makeStore: () => BarrierStore<Job>): Task {
+  return async (options) => {
+    const jobs = makeJobs(options.jobs, KEYS, 'key-');
+    const runs = await timeRunsAsync(
+      options,
+      makeStore,
+      (store) => ordered(store, jobs),
+      (store, count, expected) => {
+        assert(count === expected, `${count} of ${expected} results`);
+        checkStore(store);
+      },
+    );
+    return { runs };
+  };
+}
+
 export const tasks: Readonly<Record<string, Task>> = {
   // A first burst warms the JIT up, so both measure compiled code.
   burstSmall: () => (burst(50_000), burst(50_000)),
   burstLarge: () => (burst(50_000), burst(200_000)),
-  ordered: async (options) => {
-    const jobs = makeJobs(options.jobs, KEYS, 'key-');
-    const runs = await timeRunsAsync(
-      options,
-      newStore,
-      (store) => ordered(store, jobs),
-      (store, count, expected) => {
-        assert(count === expected, `${count} of ${expected} results`);
-        checkStore(store);
-      },
-    );
-    return { runs };
-  },
-  orderedProduction: async (options) => {
-    const jobs = makeJobs(options.jobs, KEYS, 'key-');
-    const runs = await timeRunsAsync(
-      options,
-      newProductionStore,
-      (store) => ordered(store, jobs),
-      (store, count, expected) => {
-        assert(count === expected, `${count} of ${expected} results`);
-        checkStore(store);
-      },
-    );
-    return { runs };
-  },
+  ordered: orderedTask(newStore),
+  orderedProduction: orderedTask(newProductionStore),
   grouped: async (options) => {
     const jobs = makeJobs(options.jobs, KEYS, 'key-');
     const runs = await timeRunsAsync(
