@@ -73,19 +73,21 @@ export function pull<T>(
     let sliceStart = scheduler.now();
     const iterator = isIterable ? (source as AsyncIterable<T>)[Symbol.asyncIterator]() : undefined;
 
+    /** The request out was answered (or never will be): its room goes back to the store. */
+    const answered = (): void => {
+      if (!busy) return;
+      busy = false;
+      store.received(requested);
+      requested = 0;
+    };
     const fail = (error: unknown): void => {
+      answered();
       closed = true;
       subscriber.error(error);
     };
     const end = (): void => {
       closed = true;
       subscriber.complete();
-    };
-
-    const answered = (): void => {
-      busy = false;
-      store.received(requested);
-      requested = 0;
     };
 
     // Asks the source for more while the store has room; one request at a time.
@@ -108,7 +110,6 @@ export function pull<T>(
         } catch (error) {
           // Thrown here it would escape into pressure$ or a promise callback
           // and leave the stream hanging.
-          answered();
           return fail(error);
         }
         nextStep.then((step) => {
@@ -120,17 +121,13 @@ export function pull<T>(
           if (step.done === true) return end();
           subscriber.next(step.value);
           askAgain();
-        }, (error: unknown) => {
-          answered();
-          fail(error);
-        });
+        }, fail);
         return;
       }
       let batch: Promise<readonly T[] | null>;
       try {
         batch = Promise.resolve((source as PullBatch<T>)(demand));
       } catch (error) {
-        answered();
         return fail(error);
       }
       batch.then((jobs) => {
@@ -144,10 +141,7 @@ export function pull<T>(
         }
         if (jobs.length > 0) askAgain();
         else askLater(timerDelay(pollInterval));
-      }, (error: unknown) => {
-        answered();
-        fail(error);
-      });
+      }, fail);
     };
     const askLater = (delay: number): void => {
       timer = scheduler.schedule(() => {
@@ -170,7 +164,7 @@ export function pull<T>(
     return () => {
       closed = true;
       // A request still out is never received: give its room back.
-      if (busy) answered();
+      answered();
       pressure.unsubscribe();
       timer?.unsubscribe();
       // Let a cursor or consumer release what it holds.
