@@ -17,6 +17,11 @@ export interface Ticket<T> {
   returning: boolean;
 }
 
+/** A ticket for a job just arrived at `entrance`: no attempt failed yet. */
+export function newTicket<T>(job: T, key: string, id: number, entrance: Entrance<T>): Ticket<T> {
+  return { job, key, id, entrance, failures: 0, returning: false };
+}
+
 /** The store's bookkeeping for one key; deleted as soon as it is idle. */
 export class KeyState<T> {
   /** Jobs held back, in job-id order. */
@@ -29,11 +34,6 @@ export class KeyState<T> {
 
   get idle(): boolean {
     return this.held.length === 0 && this.running.length === 0 && this.retrying === 0 && !this.paused;
-  }
-
-  /** Holds a job, in job-id order. */
-  hold(ticket: Ticket<T>): void {
-    this.held.insert(ticket);
   }
 
   /** Removes and returns the admitted ticket of `id`, if tracked. */

@@ -1,4 +1,5 @@
 import { describeValue } from './errors.js';
+import { checkMilliseconds } from './validate.js';
 
 /**
  * How long to wait before a failed job is tried again: a fixed number of
@@ -20,9 +21,7 @@ export const DEFAULT_RETRY_DELAY = (attempt: number): number => Math.min(100 * 2
 export function checkRetryDelay(option: string, value: unknown): asserts value is RetryDelay | undefined {
   if (value === undefined || typeof value === 'function') return;
   if (typeof value !== 'number') throw new TypeError(`option ${option} must be a number or a function, got ${describeValue(value)}`);
-  if (!Number.isFinite(value) || value < 0) {
-    throw new RangeError(`option ${option} must be a non-negative finite number of milliseconds, got ${value}`);
-  }
+  checkMilliseconds(`option ${option}`, value);
 }
 
 /** The delay after failed attempt `attempt`; a function's invalid answer throws a RangeError. */

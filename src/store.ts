@@ -6,7 +6,7 @@ import { Entrance } from './entrance.js';
 import { FAILED, isJobState, stateCode, WAITING } from './job-state.js';
 import type { JobStatus } from './job-status.js';
 import type { HeldQueue } from './held-queue.js';
-import { KeyState, type Ticket } from './key-state.js';
+import { KeyState, newTicket, type Ticket } from './key-state.js';
 import { checkJobId, checkKey } from './validate.js';
 import { retryDelayFor, type RetryDelay } from './retry-delay.js';
 import { timerDelay } from './timer-delay.js';
@@ -333,12 +333,12 @@ export class BarrierStore<T> {
         return;
       }
       state = this.keyState(key);
-      if (result.accepted) this.run(state, { job, key, id, entrance, failures: 0, returning: false });
-      else this.holdNew(state, { job, key, id, entrance, failures: 0, returning: false }, 'rejected');
+      if (result.accepted) this.run(state, newTicket(job, key, id, entrance));
+      else this.holdNew(state, newTicket(job, key, id, entrance), 'rejected');
     } else if (state.paused || state.held.length > 0) {
       // Never overtake a held job of the same key.
       const head = state.held.at(0);
-      this.holdNew(state, { job, key, id, entrance, failures: 0, returning: false }, state.paused ? 'paused' : 'behind');
+      this.holdNew(state, newTicket(job, key, id, entrance), state.paused ? 'paused' : 'behind');
       // A job older than every held one (the key's failed job, entered again
       // after its entrance closed) is held first in line: try it, or nothing will.
       if (!state.paused && head !== undefined && id < head.id) this.release(key);
@@ -347,8 +347,8 @@ export class BarrierStore<T> {
       if (entrance.closed) return this.abandon(key, id, result);
       // User code ran inside enterBarrier: the key's state may be a new one.
       state = this.keyState(key);
-      if (result.accepted) this.run(state, { job, key, id, entrance, failures: 0, returning: false });
-      else this.holdNew(state, { job, key, id, entrance, failures: 0, returning: false }, 'rejected');
+      if (result.accepted) this.run(state, newTicket(job, key, id, entrance));
+      else this.holdNew(state, newTicket(job, key, id, entrance), 'rejected');
     }
     if (this.pruneCapable) this.schedulePrune();
   }
@@ -599,7 +599,7 @@ export class BarrierStore<T> {
       }
     }
     if (overflow !== ticket) {
-      state.hold(ticket);
+      state.held.insert(ticket);
       ticket.entrance.tickets++;
       this.heldCount++;
       this.updatePressure();
@@ -622,7 +622,7 @@ export class BarrierStore<T> {
   private untrackedEntrance(key: string, id: number, job: T): Entrance<T> | undefined {
     // A known orphan first: crediting it to the owner would complete the
     // owner early and later drop one of its own jobs as an orphan.
-    if (this.orphanedTickets.get(key)?.includes(id) === true) return undefined;
+    if (this.isOrphan(key, id)) return undefined;
     if (this.untrackedOwner !== undefined && this.untrackedOwner.untracked > 0) return this.untrackedOwner;
     // Anonymous orphans exist only while no entrance has untracked jobs.
     if (this.orphanedUntracked > 0) return undefined;
@@ -644,12 +644,12 @@ export class BarrierStore<T> {
       // Its entrance is gone: the job is dropped with it (the barrier keeps
       // a failed record, as after any unsubscribe).
       this.forgetOrphan(key, id);
-      return { job, key, id, entrance: CLOSED_ENTRANCE as Entrance<T>, failures: 0, returning: false };
+      return newTicket(job, key, id, CLOSED_ENTRANCE as Entrance<T>);
     }
     entrance.untracked--;
     entrance.tickets++;
     this.admittedCount--;
-    return { job, key, id, entrance, failures: 0, returning: false };
+    return newTicket(job, key, id, entrance);
   }
 
   /**
@@ -676,7 +676,7 @@ export class BarrierStore<T> {
     if (ticket.entrance.closed) return;
     ticket.returning = true;
     const state = this.keyState(ticket.key);
-    state.hold(ticket);
+    state.held.insert(ticket);
     this.heldCount++;
     if (this.events.observed) this.emit({ type: reason, key: ticket.key, jobId: ticket.id, job: ticket.job });
   }
@@ -710,7 +710,7 @@ export class BarrierStore<T> {
       current.retrying--;
       this.retryingCount--;
       ticket.returning = true;
-      current.hold(ticket);
+      current.held.insert(ticket);
       this.heldCount++;
       this.release(key);
     }, delay);
