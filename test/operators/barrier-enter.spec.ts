@@ -1,11 +1,11 @@
 import { marbles } from 'rxjs-marbles';
 import { catchError, throwError, type Observable } from 'rxjs';
 import { describe, expect, it, vi } from 'vitest';
-import type { JobStatus } from '../src/index.js';
-import { barrierEnter } from '../src/operators/barrier-enter.js';
-import { DRAIN_LIMIT, HOLDS_BEHIND_A_FAILED_JOB, MANUAL_SYNC, NEVER_OVERTAKES, PAUSE_RESUME } from './diagrams.js';
-import { admissions, deliveryPipeline, describeError, job, newStore, type Job } from './support/barrier-pipeline.js';
-import { playPipeline } from './support/diagram-player.js';
+import type { JobStatus } from '../../src/index.js';
+import { barrierEnter } from '../../src/operators/index.js';
+import { DRAIN_LIMIT, HOLDS_BEHIND_A_FAILED_JOB, MANUAL_SYNC, NEVER_OVERTAKES, PAUSE_RESUME } from '../diagrams.js';
+import { admissions, deliveryPipeline, describeError, job, newStore, type Job } from '../support/barrier-pipeline.js';
+import { playPipeline } from '../support/diagram-player.js';
 
 // Every diagram below runs the pipeline of reactive.md:
 //   source → barrierEnter → concatMapByKey(barrierWait → attempt → barrierState)

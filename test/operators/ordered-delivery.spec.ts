@@ -7,15 +7,15 @@ import {
   UnsupportedStateError,
   type BarrierStoreOptions,
   type DeliveryResult,
-} from '../src/index.js';
+} from '../../src/index.js';
 import {
   orderedDelivery,
   ORDERED_DELIVERY_DEFAULTS,
   type DeliveryOutcome,
   type OrderedDeliveryOptions,
-} from '../src/operators/ordered-delivery.js';
-import { ABORTS_AFTER_MAX_ATTEMPTS, DELIVERY_RETRY_HOLD_RELEASE, FAILING_KEY_DOES_NOT_DELAY_OTHERS } from './diagrams.js';
-import { playOrderedDelivery } from './support/diagram-player.js';
+} from '../../src/operators/index.js';
+import { ABORTS_AFTER_MAX_ATTEMPTS, DELIVERY_RETRY_HOLD_RELEASE, FAILING_KEY_DOES_NOT_DELAY_OTHERS } from '../diagrams.js';
+import { playOrderedDelivery } from '../support/diagram-player.js';
 
 interface Job {
   key: string;

@@ -15,9 +15,9 @@ import {
   type BarrierStoreOptions,
   type BarrierStoreStats,
   type DeliveryResult,
-} from '../src/index.js';
-import { orderedDelivery, type DeliveryOutcome } from '../src/operators/ordered-delivery.js';
-import { mulberry32 } from './support/random.js';
+} from '../../src/index.js';
+import { orderedDelivery, type DeliveryOutcome } from '../../src/operators/index.js';
+import { mulberry32 } from '../support/random.js';
 
 interface Job {
   key: string;
