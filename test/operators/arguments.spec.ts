@@ -5,9 +5,9 @@ import { describe, expect, it } from 'vitest';
 import { BarrierStore, type JobStatus } from '../../src/index.js';
 import { barrierEnter, barrierState, barrierWait, concatMapByKey, orderedDelivery } from '../../src/operators/index.js';
 import { thrownBy } from '../support/thrown.js';
-import { type Job } from '../support/jobs.js';
+import { newStore, type Job } from '../support/jobs.js';
 
-const store = new BarrierStore<Job>({ key: (job) => job.key, jobId: (job) => job.id });
+const store = newStore();
 
 describe('operators reject something that is not a store, when called', () => {
   const operators = { barrierEnter, barrierWait, barrierState } as const;

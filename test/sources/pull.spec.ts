@@ -481,7 +481,7 @@ describe('pull: errors and options', () => {
   });
 
   it('polls on the store\'s scheduler', async () => {
-    const store = new BarrierStore<Job>({ key: (job) => job.key, jobId: (job) => job.id, scheduler: asyncScheduler });
+    const store = newStore({ scheduler: asyncScheduler });
     const scheduled = vi.spyOn(asyncScheduler, 'schedule');
     const subscription = pull(async () => [], store, { pollInterval: 5 }).subscribe();
     await settle();

@@ -12,6 +12,13 @@ import {
 import { job, label, newStore, type Job } from '../support/jobs.js';
 import { newScheduler, advanceTo, Entry, wait, report } from '../support/store-harness.js';
 import { OVERFLOW_TO_CALLBACK } from '../diagrams.js';
+import {
+  admissions,
+  job as scriptedJob,
+  newStore as newScriptedStore,
+  withDescribedError,
+  type Job as ScriptedJob,
+} from '../support/barrier-pipeline.js';
 import { playOrderedDelivery } from '../support/diagram-player.js';
 
 const [a1, a2, a3, a4, a5] = [1, 2, 3, 4, 5].map((id) => job('a', id)) as [Job, Job, Job, Job, Job];
@@ -311,4 +318,35 @@ describe('HeldJobsOverflowError', () => {
   ])('says what maxHeldPerKey %s means', (limit, message) => {
     expect(new HeldJobsOverflowError('a', { key: 'a', id: 2 }, limit).message).toBe(message);
   });
+});
+
+describe('maxHeldPerKey at barrierEnter, in the pipeline of reactive.md', () => {
+  // One character is one frame; each attempt takes 2 frames; a fails once, then succeeds.
+  const a = scriptedJob('k', 1, 'fs');
+  const b = scriptedJob('k', 2);
+  const c = scriptedJob('k', 3);
+
+  it(
+    'errors with HeldJobsOverflowError naming the key and the job when a key holds maxHeldPerKey jobs and there is no onOverflow',
+    marbles((m) => {
+      const store = newScriptedStore(m.scheduler, { retryDelay: 5, maxHeldPerKey: 1 });
+      m.expect(withDescribedError(admissions(store, m.cold('-a--bc|', { a, b, c }), m.scheduler))).toBeObservable(
+        '-a---#',
+        { a },
+        'HeldJobsOverflowError: key "k" already holds 1 job (maxHeldPerKey); ' +
+          'job {"key":"k","id":3,"outcomes":"s","latency":2} does not fit: pass onOverflow to park such jobs',
+      );
+    }),
+  );
+
+  it(
+    'hands the job over maxHeldPerKey to onOverflow instead, and goes on',
+    marbles((m) => {
+      const overflowed: ScriptedJob[] = [];
+      const store = newScriptedStore(m.scheduler, { retryDelay: 5, maxHeldPerKey: 1, onOverflow: (value) => overflowed.push(value) });
+      m.expect(admissions(store, m.cold('-a--bc|', { a, b, c }), m.scheduler)).toBeObservable('-a------a-b-|', { a, b });
+      m.flush();
+      expect(overflowed).toEqual([c]);
+    }),
+  );
 });
