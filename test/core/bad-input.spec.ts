@@ -1,3 +1,4 @@
+// Barrier: keys, ids and states it cannot take are typed errors that change nothing.
 import { describe, expect, it, vi } from 'vitest';
 import { Barrier, UnsupportedStateError, type JobState } from '../../src/index.js';
 import { thrownBy } from '../support/thrown.js';

@@ -1,3 +1,4 @@
+// Barrier: the clock it reads for the disabled modes (now, else Date.now).
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Barrier } from '../../src/index.js';
 

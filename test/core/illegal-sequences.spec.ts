@@ -1,3 +1,4 @@
+// Barrier: a job older than its key's failed job is an illegal sequence, reported where it happened.
 import { describe, expect, it } from 'vitest';
 import {
   Barrier,

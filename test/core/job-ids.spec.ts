@@ -1,3 +1,4 @@
+// Barrier: job id 0, negative ids and the safe-integer limits are ordinary ids.
 import { describe, expect, it } from 'vitest';
 import { Barrier, IllegalJobSequenceError, type BarrierSnapshot } from '../../src/index.js';
 import { thrownBy } from '../support/thrown.js';

@@ -1,3 +1,4 @@
+// Barrier: a key past keyThreshold is disabled, then half-enabled, then enabled again.
 import { describe, expect, it, vi } from 'vitest';
 import { Barrier, IllegalJobSequenceError } from '../../src/index.js';
 import { accepted, rejected, waits, goesOn } from '../support/barrier-results.js';

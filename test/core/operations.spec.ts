@@ -1,3 +1,4 @@
+// Barrier: enter, wait, stateChanged, leave and sync in the original's scenarios, and outcomes queued until sync.
 import { describe, expect, it } from 'vitest';
 import { Barrier } from '../../src/index.js';
 import { accepted, rejected, waits, goesOn } from '../support/barrier-results.js';

@@ -1,3 +1,4 @@
+// Barrier: options validation, metadata, and options that cannot be turned into a string.
 import { describe, expect, it } from 'vitest';
 import { Barrier, type BarrierOptions } from '../../src/index.js';
 import { thrownBy } from '../support/thrown.js';

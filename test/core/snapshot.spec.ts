@@ -1,3 +1,4 @@
+// Barrier: toSnapshot and fromSnapshot round-trip, and reject a malformed snapshot.
 import { describe, expect, it } from 'vitest';
 import { Barrier, type BarrierSnapshot } from '../../src/index.js';
 import { thrownBy } from '../support/thrown.js';

@@ -1,3 +1,4 @@
+// Barrier: what String(barrier) shows.
 import { describe, expect, it } from 'vitest';
 import { Barrier } from '../../src/index.js';
 

@@ -1,3 +1,4 @@
+// Operators over a synchronous producer stop it once their subscriber is gone.
 import { map, mergeMap, Observable, of, range, take, type OperatorFunction } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import { describe, expect, it } from 'vitest';

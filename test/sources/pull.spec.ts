@@ -1,3 +1,4 @@
+// pull: a source that asks for jobs only while the store is below its high-water mark.
 import { asyncScheduler, lastValueFrom, Subject, toArray, Observable, merge, NEVER } from 'rxjs';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { BarrierStore, pull, PULL_DEFAULTS, type DeliveryResult } from '../../src/index.js';

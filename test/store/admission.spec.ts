@@ -1,3 +1,4 @@
+// BarrierStore admission order: jobs pushed while another job is being admitted wait their turn.
 import { queueScheduler, Subject, VirtualTimeScheduler } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import { barrierEnter, orderedDelivery } from '../../src/operators/index.js';

@@ -1,3 +1,4 @@
+// BarrierStore: bad keys and ids, throwing selectors, illegal sequences and unsupported states, as stream errors.
 import { describe, expect, it, vi } from 'vitest';
 import { IllegalJobSequenceError, UnsupportedStateError, type JobState } from '../../src/index.js';
 import { thrownBy } from '../support/thrown.js';

@@ -1,3 +1,4 @@
+// BarrierStore events$: one event for each step of a job, in step with stats().
 import { Subject, VirtualTimeScheduler, type Subscription } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import { BarrierStore, type BarrierStoreEvent } from '../../src/index.js';

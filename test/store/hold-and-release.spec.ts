@@ -1,3 +1,4 @@
+// BarrierStore: held jobs are released in id order, and a job arriving meanwhile never overtakes them.
 import { describe, expect, it } from 'vitest';
 import { job, newStore } from '../support/jobs.js';
 import { newScheduler, advanceTo, Entry, report } from '../support/store-harness.js';

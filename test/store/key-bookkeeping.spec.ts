@@ -1,3 +1,4 @@
+// BarrierStore: what the store keeps per key, and when it forgets a key.
 import { describe, expect, it } from 'vitest';
 import { job, newStore } from '../support/jobs.js';
 import { newScheduler, advanceTo, Entry, wait, report } from '../support/store-harness.js';

@@ -1,3 +1,4 @@
+// BarrierStore options: validation, and what reaches the barrier.
 import { describe, expect, it } from 'vitest';
 import { BarrierStore, type BarrierStoreOptions } from '../../src/index.js';
 import { thrownBy } from '../support/thrown.js';

@@ -1,3 +1,4 @@
+// BarrierStore: jobs whose entrance closed before they finished (orphans), and jobs re-read by a new pipeline.
 import { Subject, of, delay, map, VirtualTimeScheduler, type Subscription } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import { describe, expect, it } from 'vitest';

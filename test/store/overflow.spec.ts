@@ -1,3 +1,4 @@
+// maxHeldPerKey and onOverflow: every rule about a key that holds too many jobs, in one file.
 import { Observable, Subject, of, map, timer, VirtualTimeScheduler, concatMap, from, tap } from 'rxjs';
 import { describe, expect, it, vi } from 'vitest';
 import { marbles } from 'rxjs-marbles';

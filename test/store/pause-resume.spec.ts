@@ -1,3 +1,4 @@
+// BarrierStore pause(key) and resume(key).
 import { describe, expect, it } from 'vitest';
 import { job, newStore } from '../support/jobs.js';
 import { newScheduler, advanceTo, Entry, report } from '../support/store-harness.js';

@@ -1,3 +1,4 @@
+// BarrierStore pressure$: the high-water mark and its fall-back at half of it.
 import { Subject, VirtualTimeScheduler } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import type { JobStatus } from '../../src/index.js';

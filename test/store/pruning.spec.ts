@@ -1,3 +1,4 @@
+// BarrierStore: the periodic prune of idle records while subscribed.
 import { Subject } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import { describe, expect, it } from 'vitest';

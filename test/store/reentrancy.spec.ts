@@ -1,3 +1,4 @@
+// BarrierStore: user code (events$ handlers, subscribers, orderingDisabled) running inside its bookkeeping.
 import { Subject, queueScheduler, VirtualTimeScheduler, type Subscription } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import type { JobStatus } from '../../src/index.js';

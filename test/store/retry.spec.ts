@@ -1,3 +1,4 @@
+// BarrierStore retry: when a failed job comes back, its delay, and retries that must not be lost or repeated.
 import { Subject, map, queueScheduler, timer, VirtualTimeScheduler } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import type { JobStatus } from '../../src/index.js';

@@ -1,3 +1,4 @@
+// BarrierStore shared by several pipelines: entrances in one, executors in another.
 import { Observable, Subject, merge, type Subscription } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import { describe, expect, it } from 'vitest';

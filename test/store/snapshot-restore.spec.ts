@@ -1,3 +1,4 @@
+// BarrierStore started from a saved barrier (the snapshot option).
 import { Subject, of, VirtualTimeScheduler } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import type { Barrier } from '../../src/index.js';

@@ -1,3 +1,4 @@
+// BarrierStore stats(): what it counts.
 import { describe, expect, it } from 'vitest';
 import { job, newStore } from '../support/jobs.js';
 import { newScheduler, advanceTo, Entry, report } from '../support/store-harness.js';

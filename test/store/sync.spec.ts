@@ -1,3 +1,4 @@
+// BarrierStore sync: 'auto' coalesces outcomes into one scheduled sync, 'manual' waits for store.sync().
 import { Subject, queueScheduler, VirtualTimeScheduler } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import { orderedDelivery } from '../../src/operators/index.js';

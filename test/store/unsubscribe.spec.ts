@@ -1,3 +1,4 @@
+// BarrierStore: what unsubscribing an entrance hands back to the barrier, cancels and drops.
 import { Subject, of, map, VirtualTimeScheduler } from 'rxjs';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { JobStatus } from '../../src/index.js';
