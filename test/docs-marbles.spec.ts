@@ -23,7 +23,7 @@ const EXPORTED: [string, MarbleDiagram][] = Object.entries(diagrams).filter((ent
   DIAGRAMS.includes(entry[1] as MarbleDiagram),
 );
 
-const specSources = readdirSync(TEST_DIR)
+const specSources = (readdirSync(TEST_DIR, { recursive: true }) as string[])
   .filter((name) => name.endsWith('.spec.ts') && name !== basename(THIS_FILE))
   .map((name) => ({ name, text: readFileSync(join(TEST_DIR, name), 'utf8') }));
 

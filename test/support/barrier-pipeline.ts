@@ -1,17 +1,13 @@
 // Shared by the marble specs of barrierEnter, barrierWait and barrierState:
 // the pipeline of reactive.md built from the three operators, with each
 // job's outcomes scripted on the job itself.
-import { Observable, Subject, concatMap, map, of, tap, timer, type SchedulerLike } from 'rxjs';
-import { BarrierStore, type BarrierStoreOptions, type JobState, type JobStatus } from '../../src/index.js';
-import { barrierEnter } from '../../src/operators/barrier-enter.js';
-import { barrierState } from '../../src/operators/barrier-state.js';
-import { barrierWait } from '../../src/operators/barrier-wait.js';
-import { concatMapByKey } from '../../src/operators/concat-map-by-key.js';
+import { Observable, Subject, catchError, concatMap, map, of, tap, throwError, timer, type SchedulerLike } from 'rxjs';
+import type { BarrierStore, BarrierStoreOptions, JobState, JobStatus } from '../../src/index.js';
+import { barrierEnter, barrierState, barrierWait, concatMapByKey } from '../../src/operators/index.js';
+import { newStore as newJobStore, type Job as PlainJob } from './jobs.js';
 
-/** A test job: its key and id, and what each attempt at it will report. */
-export interface Job {
-  readonly key: string;
-  readonly id: number;
+/** A test job (./jobs.ts) that also says what each attempt at it will report. */
+export interface Job extends PlainJob {
   /** One letter per attempt: `s` succeeded, `f` failed, `a` aborted, `x` filtered, `w` waiting. */
   readonly outcomes: string;
   /** Frames each attempt takes. */
@@ -25,13 +21,19 @@ export function job(key: string, id: number, outcomes = 's', latency = 2): Job {
   return { key, id, outcomes, latency };
 }
 
+/** A store of scripted jobs on `scheduler`. */
 export function newStore(scheduler: SchedulerLike, options: Partial<BarrierStoreOptions<Job>> = {}): BarrierStore<Job> {
-  return new BarrierStore<Job>({ key: (value) => value.key, jobId: (value) => value.id, scheduler, ...options });
+  return newJobStore<Job>({ scheduler, ...options });
 }
 
 /** `'IllegalJobSequenceError: illegal job sequence at …'`: errors as comparable marble values. */
 export function describeError(error: unknown): string {
   return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}
+
+/** The error a stream ended with, as `name: message`, so it can be a marble value. */
+export function withDescribedError<T>(source$: Observable<T>): Observable<T> {
+  return source$.pipe(catchError((error: unknown) => throwError(() => describeError(error))));
 }
 
 export interface DeliveryPipeline {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { Barrier, type BarrierSnapshot } from '../src/index.js';
-import { mulberry32 } from './support/random.js';
+import { Barrier, type BarrierSnapshot } from '../../src/index.js';
+import { mulberry32 } from '../support/random.js';
 
 // A deterministic re-creation of how the event router drives its barrier:
 // jobs appear over time in id order; a pickup loop syncs the barrier and

@@ -2,19 +2,16 @@
 // when the function is called (before any subscription) where it can.
 import { of } from 'rxjs';
 import { describe, expect, it } from 'vitest';
-import { Barrier, BarrierStore, HeldJobsOverflowError, type JobStatus } from '../src/index.js';
-import { barrierEnter, barrierState, barrierWait, concatMapByKey, orderedDelivery } from '../src/operators/index.js';
-import { thrownBy } from './support/thrown.js';
+import { BarrierStore, type JobStatus } from '../../src/index.js';
+import { barrierEnter, barrierState, barrierWait, concatMapByKey, orderedDelivery } from '../../src/operators/index.js';
+import { thrownBy } from '../support/thrown.js';
+import { newStore, type Job } from '../support/jobs.js';
 
-interface Job {
-  key: string;
-  id: number;
-}
-
-const store = new BarrierStore<Job>({ key: (job) => job.key, jobId: (job) => job.id });
+const store = newStore();
 
 describe('operators reject something that is not a store, when called', () => {
   const operators = { barrierEnter, barrierWait, barrierState } as const;
+
   it.each(Object.keys(operators) as (keyof typeof operators)[])('%s', (name) => {
     for (const value of [undefined, null, {}, 'store']) {
       const error = thrownBy(() => operators[name](value as never));
@@ -29,7 +26,7 @@ describe('operators reject something that is not a store, when called', () => {
   });
 });
 
-describe('concatMapByKey', () => {
+describe('concatMapByKey arguments', () => {
   it.each([
     ['key', undefined, 'concatMapByKey key must be a function, got undefined'],
     ['key', 'userId', 'concatMapByKey key must be a function, got "userId"'],
@@ -54,7 +51,7 @@ describe('concatMapByKey', () => {
   });
 });
 
-describe('barrierState', () => {
+describe('barrierState statuses', () => {
   it.each([
     ['x', '"x"'],
     [null, 'null'],
@@ -69,35 +66,7 @@ describe('barrierState', () => {
   });
 });
 
-describe('Barrier metadata', () => {
-  it.each([
-    [{ router: {} }, 'option metadata.router must be a string, a number or a boolean, got {}'],
-    [{ n: 1n }, 'option metadata.n must be a string, a number or a boolean, got 1n'],
-    [{ f: () => 1 }, 'option metadata.f must be a string, a number or a boolean, got () => 1'],
-  ])('rejects %s naming the entry', (metadata, message) => {
-    const error = thrownBy(() => new Barrier({ metadata: metadata as never }));
-    expect(error).toBeInstanceOf(TypeError);
-    expect(error.message).toBe(message);
-  });
-
-  it('accepts strings, numbers and booleans', () => {
-    expect(String(new Barrier({ metadata: { router: 'webhooks', shard: 3, canary: false } }))).toBe(
-      'Barrier {router=webhooks, shard=3, canary=false} 0 keys, 0 pending',
-    );
-  });
-});
-
-describe('HeldJobsOverflowError', () => {
-  it.each([
-    [0, 'key "a" may hold no jobs (maxHeldPerKey 0); job {"key":"a","id":2} does not fit: pass onOverflow to park such jobs'],
-    [1, 'key "a" already holds 1 job (maxHeldPerKey); job {"key":"a","id":2} does not fit: pass onOverflow to park such jobs'],
-    [3, 'key "a" already holds 3 jobs (maxHeldPerKey); job {"key":"a","id":2} does not fit: pass onOverflow to park such jobs'],
-  ])('says what maxHeldPerKey %s means', (limit, message) => {
-    expect(new HeldJobsOverflowError('a', { key: 'a', id: 2 }, limit).message).toBe(message);
-  });
-});
-
-describe('orderedDelivery', () => {
+describe('orderedDelivery arguments', () => {
   it('checks the store before the options', () => {
     const error = thrownBy(() => orderedDelivery(undefined as never, { deliver: () => 'succeeded' }));
     expect(error.message).toBe('orderedDelivery needs a BarrierStore, got undefined');

@@ -1,16 +1,9 @@
-import { asyncScheduler, lastValueFrom, Subject, toArray, type Observable } from 'rxjs';
+// pull: a source that asks for jobs only while the store is below its high-water mark.
+import { asyncScheduler, lastValueFrom, Subject, toArray, Observable, merge, NEVER } from 'rxjs';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { BarrierStore, pull, PULL_DEFAULTS, type DeliveryResult } from '../src/index.js';
-import { orderedDelivery, type DeliveryOutcome } from '../src/operators/ordered-delivery.js';
-
-interface Job {
-  key: string;
-  id: number;
-}
-
-function newStore(highWaterMark?: number): BarrierStore<Job> {
-  return new BarrierStore<Job>({ key: (job) => job.key, jobId: (job) => job.id, highWaterMark });
-}
+import { BarrierStore, pull, PULL_DEFAULTS, type DeliveryResult } from '../../src/index.js';
+import { orderedDelivery, type DeliveryOutcome } from '../../src/operators/index.js';
+import { job, newStore, type Job } from '../support/jobs.js';
 
 /** Lets every pending promise callback run. */
 const settle = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
@@ -59,7 +52,7 @@ afterEach(() => {
 
 describe('pull with a batch function', () => {
   it('asks for up to the room below the high-water mark, stops there, and resumes at half', async () => {
-    const store = newStore(10);
+    const store = newStore({ highWaterMark: 10 });
     const jobs = jobMaker();
     const demands: number[] = [];
     const batch = async (demand: number): Promise<Job[]> => {
@@ -173,7 +166,7 @@ describe('pull with a batch function', () => {
   });
 
   it('null ends the source; the pipeline completes once every job is terminal', async () => {
-    const store = newStore(100);
+    const store = newStore({ highWaterMark: 100 });
     const answers: (Job[] | null)[] = [[{ key: 'a', id: 1 }, { key: 'a', id: 2 }], [{ key: 'b', id: 1 }], null, [{ key: 'c', id: 1 }]];
     const batch = vi.fn(async (): Promise<Job[] | null> => answers.shift()!);
     let attempts = 0;
@@ -205,7 +198,7 @@ describe('pull with a batch function', () => {
   });
 
   it('asks one batch at a time, even when pressure falls while one is on its way', async () => {
-    const store = newStore(4);
+    const store = newStore({ highWaterMark: 4 });
     const pending: ((jobs: Job[]) => void)[] = [];
     const demands: number[] = [];
     const batch = (demand: number): Promise<Job[]> => {
@@ -237,7 +230,7 @@ describe('pull: bounded memory', () => {
     'with a %s source, the store never holds more than highWaterMark jobs, however jobs fail and retry',
     async (kind) => {
       const highWaterMark = 16;
-      const store = newStore(highWaterMark);
+      const store = newStore({ highWaterMark: highWaterMark });
       const all: Job[] = [];
       for (let id = 1; id <= 25; id++) for (let k = 0; k < 12; k++) all.push({ key: `k${k}`, id });
       let most = 0;
@@ -311,7 +304,7 @@ describe('pull: a source that never waits for I/O', () => {
 
 describe('pull with an AsyncIterable', () => {
   it('pulls up to the high-water mark, stops there, and resumes at half', async () => {
-    const store = newStore(10);
+    const store = newStore({ highWaterMark: 10 });
     const jobs = jobMaker();
     async function* cursor(): AsyncGenerator<Job> {
       for (;;) yield jobs.next();
@@ -334,7 +327,7 @@ describe('pull with an AsyncIterable', () => {
   });
 
   it('completes when the iterable is done, after every job is terminal', async () => {
-    const store = newStore(3);
+    const store = newStore({ highWaterMark: 3 });
     async function* cursor(): AsyncGenerator<Job> {
       for (let id = 1; id <= 10; id++) yield { key: `k${id % 4}`, id };
     }
@@ -348,7 +341,7 @@ describe('pull with an AsyncIterable', () => {
   });
 
   it('calls return() on unsubscribe, so the cursor is released', async () => {
-    const store = newStore(2);
+    const store = newStore({ highWaterMark: 2 });
     let finallyRan = false;
     let produced = 0;
     async function* cursor(): AsyncGenerator<Job> {
@@ -489,12 +482,56 @@ describe('pull: errors and options', () => {
   });
 
   it('polls on the store\'s scheduler', async () => {
-    const store = new BarrierStore<Job>({ key: (job) => job.key, jobId: (job) => job.id, scheduler: asyncScheduler });
+    const store = newStore({ scheduler: asyncScheduler });
     const scheduled = vi.spyOn(asyncScheduler, 'schedule');
     const subscription = pull(async () => [], store, { pollInterval: 5 }).subscribe();
     await settle();
     expect(scheduled).toHaveBeenCalledWith(expect.any(Function), 5);
     subscription.unsubscribe();
     scheduled.mockRestore();
+  });
+
+  it('errors the stream when an iterator step is not an object, instead of hanging', async () => {
+    const store = newStore();
+    const source: AsyncIterable<Job> = {
+      [Symbol.asyncIterator]: () => ({ next: async () => undefined as unknown as IteratorResult<Job> }),
+    };
+    const error = await lastValueFrom(pull(source, store)).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TypeError);
+    expect((error as Error).message).toBe("pull iterator's next() must resolve to an IteratorResult, got undefined");
+  });
+});
+
+describe('pull: several pulls sharing one store', () => {
+  it('keeps two pulls on one store together at or below its highWaterMark', async () => {
+    const store = newStore({ highWaterMark: 10 });
+    let next = 0;
+    let most = 0;
+    const batch = async (demand: number): Promise<Job[]> => Array.from({ length: demand }, () => job(`k${next}`, next++));
+    const watcher = store.pressure$.subscribe(() => (most = Math.max(most, store.stats().total)));
+    const subscription = merge(pull(batch, store), pull(batch, store))
+      .pipe(orderedDelivery(store, { deliver: () => NEVER }))
+      .subscribe();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    most = Math.max(most, store.stats().total);
+    subscription.unsubscribe();
+    watcher.unsubscribe();
+    expect(most).toBe(10);
+    expect(next).toBe(10);
+  });
+
+  it('does not starve a second pull on one store while an idle pull has the room out', async () => {
+    const store = newStore({ highWaterMark: 10 });
+    const idle = pull<Job>(async () => [], store, { pollInterval: 5 });
+    let calls = 0;
+    const busy = pull<Job>(async () => (calls++ === 0 ? [job('k', 1)] : []), store, { pollInterval: 5 });
+    const results: number[] = [];
+    const subscription = merge(idle, busy)
+      .pipe(orderedDelivery(store, { deliver: () => 'succeeded' }))
+      .subscribe((result) => results.push(result.jobId));
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    subscription.unsubscribe();
+    expect(calls).toBeGreaterThan(0);
+    expect(results).toEqual([1]);
   });
 });

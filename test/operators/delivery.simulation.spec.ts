@@ -23,9 +23,9 @@ import {
   type Subscription,
 } from 'rxjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { BarrierStore, type BarrierStoreStats, type BarrierSnapshot, type DeliveryResult } from '../src/index.js';
-import { orderedDelivery, type DeliveryOutcome } from '../src/operators/ordered-delivery.js';
-import { mulberry32 as prng } from './support/random.js';
+import { BarrierStore, type BarrierStoreStats, type BarrierSnapshot, type DeliveryResult } from '../../src/index.js';
+import { orderedDelivery, type DeliveryOutcome } from '../../src/operators/index.js';
+import { mulberry32 as prng } from '../support/random.js';
 
 interface Job {
   user: string;

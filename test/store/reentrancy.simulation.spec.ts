@@ -10,19 +10,14 @@
 import { delay, of, queueScheduler, Subject, VirtualTimeScheduler, type SchedulerLike } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import {
-  BarrierStore,
   type BarrierRecordSnapshot,
   type BarrierStoreOptions,
   type BarrierStoreStats,
   type DeliveryResult,
-} from '../src/index.js';
-import { orderedDelivery, type DeliveryOutcome } from '../src/operators/ordered-delivery.js';
-import { mulberry32 } from './support/random.js';
-
-interface Job {
-  key: string;
-  id: number;
-}
+} from '../../src/index.js';
+import { orderedDelivery, type DeliveryOutcome } from '../../src/operators/index.js';
+import { mulberry32 } from '../support/random.js';
+import { newStore, type Job } from '../support/jobs.js';
 
 interface Run {
   label: string;
@@ -57,7 +52,7 @@ function simulate(seed: number, kind: 'queue' | 'virtual'): Run {
     options.maxHeldPerKey = pick([0, 1, 2]);
     options.onOverflow = (job) => overflowed.push(job);
   }
-  const store = new BarrierStore<Job>({ key: (job) => job.key, jobId: (job) => job.id, ...options });
+  const store = newStore(options);
 
   const keys = ['a', 'b', 'c'].slice(0, 1 + Math.floor(random() * 3));
   const jobs: Job[] = [];

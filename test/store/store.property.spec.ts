@@ -2,11 +2,8 @@ import fc from 'fast-check';
 import { Observable, concatMap, interval, map, merge, of, takeUntil, tap, timer, Subject, type SchedulerLike } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import { describe, expect, it } from 'vitest';
-import { BarrierStore, type BarrierStoreStats, type JobState, type JobStatus } from '../src/index.js';
-import { barrierEnter } from '../src/operators/barrier-enter.js';
-import { barrierState } from '../src/operators/barrier-state.js';
-import { barrierWait } from '../src/operators/barrier-wait.js';
-import { concatMapByKey } from '../src/operators/concat-map-by-key.js';
+import { BarrierStore, type BarrierStoreStats, type JobState, type JobStatus } from '../../src/index.js';
+import { barrierEnter, barrierState, barrierWait, concatMapByKey } from '../../src/operators/index.js';
 
 // Random pipelines
 //   source → barrierEnter → concatMapByKey(barrierWait → outcome after a latency → barrierState)

@@ -1,10 +1,10 @@
 import { marbles } from 'rxjs-marbles';
-import { catchError, map, throwError, type Observable } from 'rxjs';
+import { map } from 'rxjs';
 import { describe, expect, it } from 'vitest';
-import { barrierWait } from '../src/operators/barrier-wait.js';
-import { DIVERTS_AND_READMITS } from './diagrams.js';
-import { deliveryPipeline, describeError, job, newStore } from './support/barrier-pipeline.js';
-import { playPipeline } from './support/diagram-player.js';
+import { barrierWait } from '../../src/operators/index.js';
+import { DIVERTS_AND_READMITS } from '../diagrams.js';
+import { deliveryPipeline, withDescribedError, job, newStore } from '../support/barrier-pipeline.js';
+import { playPipeline } from '../support/diagram-player.js';
 
 // The diagrams run the pipeline of reactive.md:
 //   source → barrierEnter → concatMapByKey(barrierWait → attempt → barrierState)
@@ -14,10 +14,6 @@ import { playPipeline } from './support/diagram-player.js';
 
 const a = job('k', 1, 'fs');
 const b = job('k', 2);
-
-function withDescribedError<T>(source$: Observable<T>): Observable<T> {
-  return source$.pipe(catchError((error: unknown) => throwError(() => describeError(error))));
-}
 
 describe('barrierWait', () => {
   it(

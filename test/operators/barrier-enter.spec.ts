@@ -1,11 +1,10 @@
 import { marbles } from 'rxjs-marbles';
-import { catchError, throwError, type Observable } from 'rxjs';
 import { describe, expect, it, vi } from 'vitest';
-import type { JobStatus } from '../src/index.js';
-import { barrierEnter } from '../src/operators/barrier-enter.js';
-import { DRAIN_LIMIT, HOLDS_BEHIND_A_FAILED_JOB, MANUAL_SYNC, NEVER_OVERTAKES, PAUSE_RESUME } from './diagrams.js';
-import { admissions, deliveryPipeline, describeError, job, newStore, type Job } from './support/barrier-pipeline.js';
-import { playPipeline } from './support/diagram-player.js';
+import type { JobStatus } from '../../src/index.js';
+import { barrierEnter } from '../../src/operators/index.js';
+import { DRAIN_LIMIT, HOLDS_BEHIND_A_FAILED_JOB, MANUAL_SYNC, NEVER_OVERTAKES, PAUSE_RESUME } from '../diagrams.js';
+import { admissions, deliveryPipeline, withDescribedError, job, newStore, type Job } from '../support/barrier-pipeline.js';
+import { playPipeline } from '../support/diagram-player.js';
 
 // Every diagram below runs the pipeline of reactive.md:
 //   source → barrierEnter → concatMapByKey(barrierWait → attempt → barrierState)
@@ -18,11 +17,6 @@ const a = job('k', 1, 'fs');
 const b = job('k', 2);
 const c = job('k', 3);
 const x = job('j', 1);
-
-/** The error a stream ended with, as `name: message`, so it can be a marble value. */
-function withDescribedError<T>(source$: Observable<T>): Observable<T> {
-  return source$.pipe(catchError((error: unknown) => throwError(() => describeError(error))));
-}
 
 describe('barrierEnter', () => {
   it(
@@ -198,30 +192,6 @@ describe('barrierEnter', () => {
           { a: failing },
           'IllegalJobSequenceError: illegal job sequence at enter: job 1 of key "k" came after its failed job 2',
         );
-      }),
-    );
-
-    it(
-      'errors with HeldJobsOverflowError naming the key and the job when a key holds maxHeldPerKey jobs and there is no onOverflow',
-      marbles((m) => {
-        const store = newStore(m.scheduler, { retryDelay: 5, maxHeldPerKey: 1 });
-        m.expect(withDescribedError(admissions(store, m.cold('-a--bc|', { a, b, c }), m.scheduler))).toBeObservable(
-          '-a---#',
-          { a },
-          'HeldJobsOverflowError: key "k" already holds 1 job (maxHeldPerKey); ' +
-            'job {"key":"k","id":3,"outcomes":"s","latency":2} does not fit: pass onOverflow to park such jobs',
-        );
-      }),
-    );
-
-    it(
-      'hands the job over maxHeldPerKey to onOverflow instead, and goes on',
-      marbles((m) => {
-        const overflowed: Job[] = [];
-        const store = newStore(m.scheduler, { retryDelay: 5, maxHeldPerKey: 1, onOverflow: (value) => overflowed.push(value) });
-        m.expect(admissions(store, m.cold('-a--bc|', { a, b, c }), m.scheduler)).toBeObservable('-a------a-b-|', { a, b });
-        m.flush();
-        expect(overflowed).toEqual([c]);
       }),
     );
   });

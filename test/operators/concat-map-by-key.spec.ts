@@ -6,9 +6,9 @@ import { TestScheduler } from 'rxjs/testing';
 import { marbles } from 'rxjs-marbles';
 import type { Context } from 'rxjs-marbles';
 import { describe, expect, it } from 'vitest';
-import { concatMapByKey } from '../src/operators/concat-map-by-key.js';
-import { PER_KEY_SERIAL_GLOBAL_BOUND } from './diagrams.js';
-import { playConcatMapByKey } from './support/diagram-player.js';
+import { concatMapByKey } from '../../src/operators/index.js';
+import { PER_KEY_SERIAL_GLOBAL_BOUND } from '../diagrams.js';
+import { playConcatMapByKey } from '../support/diagram-player.js';
 
 // In the diagrams one character is one frame. Values are letters and each
 // inner emits its value, so the output diagram shows which inner emitted when.

@@ -2,27 +2,17 @@ import { marbles } from 'rxjs-marbles';
 import type { Context } from 'rxjs-marbles';
 import { asyncScheduler, finalize, from, lastValueFrom, NEVER, of, tap, toArray, type Observable } from 'rxjs';
 import { describe, expect, it, vi } from 'vitest';
-import {
-  BarrierStore,
-  UnsupportedStateError,
-  type BarrierStoreOptions,
-  type DeliveryResult,
-} from '../src/index.js';
+import { UnsupportedStateError, type DeliveryResult } from '../../src/index.js';
 import {
   orderedDelivery,
   ORDERED_DELIVERY_DEFAULTS,
   type DeliveryOutcome,
   type OrderedDeliveryOptions,
-} from '../src/operators/ordered-delivery.js';
-import { ABORTS_AFTER_MAX_ATTEMPTS, DELIVERY_RETRY_HOLD_RELEASE, FAILING_KEY_DOES_NOT_DELAY_OTHERS } from './diagrams.js';
-import { playOrderedDelivery } from './support/diagram-player.js';
+} from '../../src/operators/index.js';
+import { job, newStore, type Job } from '../support/jobs.js';
+import { ABORTS_AFTER_MAX_ATTEMPTS, DELIVERY_RETRY_HOLD_RELEASE, FAILING_KEY_DOES_NOT_DELAY_OTHERS } from '../diagrams.js';
+import { playOrderedDelivery } from '../support/diagram-player.js';
 
-interface Job {
-  key: string;
-  id: number;
-}
-
-const job = (key: string, id: number): Job => ({ key, id });
 const a1 = job('a', 1);
 const a2 = job('a', 2);
 const a3 = job('a', 3);
@@ -33,10 +23,6 @@ const nameOf = (value: Job): string => `${value.key}${value.id}`;
 
 /** Marble values of a delivery: `s` succeeded, `f` failed, `a` aborted, `x` filtered. */
 const OUTCOMES: Record<string, DeliveryOutcome> = { s: 'succeeded', f: 'failed', a: 'aborted', x: 'filtered' };
-
-function newStore(scheduler: BarrierStoreOptions<Job>['scheduler'], options: Partial<BarrierStoreOptions<Job>> = {}): BarrierStore<Job> {
-  return new BarrierStore<Job>({ key: (value) => value.key, jobId: (value) => value.id, scheduler, ...options });
-}
 
 function result(value: Job, state: DeliveryResult<Job>['state'], attempts: number, error?: unknown): DeliveryResult<Job> {
   const shaped: DeliveryResult<Job> = { job: value, key: value.key, jobId: value.id, state, attempts };
@@ -73,7 +59,7 @@ function scripted(m: Context, scripts: Record<string, string[]>) {
 
 describe('orderedDelivery: scheduling', () => {
   it('runs one delivery per key at a time and at most `concurrency` in all', marbles((m) => {
-    const store = newStore(m.scheduler);
+    const store = newStore({ scheduler: m.scheduler });
     const jobs = m.cold('(abcd)|', { a: a1, b: a2, c: b1, d: c1 });
     const { deliver, colds, unexpected } = scripted(m, {
       a1: ['----(s|)'],
@@ -99,7 +85,7 @@ describe('orderedDelivery: scheduling', () => {
   }));
 
   it('never runs two deliveries of a key at once nor more than `concurrency` in all', marbles((m) => {
-    const store = newStore(m.scheduler);
+    const store = newStore({ scheduler: m.scheduler });
     const jobs: Job[] = [];
     for (let id = 1; id <= 5; id++) for (let k = 0; k < 6; k++) jobs.push(job(`k${k}`, id));
     const running = new Map<string, number>();
@@ -154,7 +140,7 @@ describe('orderedDelivery: failures and retries', () => {
   }));
 
   it('retries after a fixed retryDelay', marbles((m) => {
-    const store = newStore(m.scheduler);
+    const store = newStore({ scheduler: m.scheduler });
     const jobs = m.cold('a|', { a: a1 });
     const { deliver, colds } = scripted(m, { a1: ['--f', '--f', '--(s|)'] });
 
@@ -167,7 +153,7 @@ describe('orderedDelivery: failures and retries', () => {
   }));
 
   it('retries after retryDelay(attempt), which overrides the store\'s', marbles((m) => {
-    const store = newStore(m.scheduler, { retryDelay: 1_000 });
+    const store = newStore({ scheduler: m.scheduler, retryDelay: 1_000 });
     const jobs = m.cold('a|', { a: a1 });
     const { deliver, colds } = scripted(m, { a1: ['--f', '--f', '--(s|)'] });
     const retryDelay = vi.fn((attempt: number) => attempt * 10);
@@ -182,7 +168,7 @@ describe('orderedDelivery: failures and retries', () => {
   }));
 
   it('uses the store\'s retryDelay when it has none of its own', marbles((m) => {
-    const store = newStore(m.scheduler, { retryDelay: (attempt) => attempt * 4 });
+    const store = newStore({ scheduler: m.scheduler, retryDelay: (attempt) => attempt * 4 });
     const jobs = m.cold('a|', { a: a1 });
     const { deliver, colds } = scripted(m, { a1: ['--f', '--f', '--(s|)'] });
 
@@ -192,7 +178,7 @@ describe('orderedDelivery: failures and retries', () => {
   }));
 
   it('by default waits 100 ms after the first failure and doubles the wait after each', marbles((m) => {
-    const store = newStore(m.scheduler);
+    const store = newStore({ scheduler: m.scheduler });
     const jobs = m.cold('a|', { a: a1 });
     const { deliver, calls } = scripted(m, { a1: ['f', 'f', 'f', '(s|)'] });
 
@@ -202,7 +188,7 @@ describe('orderedDelivery: failures and retries', () => {
   }));
 
   it('passes the attempt number to deliver', marbles((m) => {
-    const store = newStore(m.scheduler);
+    const store = newStore({ scheduler: m.scheduler });
     const jobs = m.cold('(ab)|', { a: a1, b: b1 });
     const { deliver, calls } = scripted(m, { a1: ['f', 'f', '(s|)'], b1: ['(s|)'] });
 
@@ -223,7 +209,7 @@ describe('orderedDelivery: failures and retries', () => {
   }));
 
   it('with maxAttempts 1 the first failure aborts', marbles((m) => {
-    const store = newStore(m.scheduler);
+    const store = newStore({ scheduler: m.scheduler });
     const jobs = m.cold('a|', { a: a1 });
     const { deliver } = scripted(m, { a1: ['--f'] });
 
@@ -233,7 +219,7 @@ describe('orderedDelivery: failures and retries', () => {
   }));
 
   it('by default aborts on the fifth failed attempt', marbles((m) => {
-    const store = newStore(m.scheduler);
+    const store = newStore({ scheduler: m.scheduler });
     const jobs = m.cold('a|', { a: a1 });
     const { deliver, calls } = scripted(m, { a1: ['f', 'f', 'f', 'f', 'f', '(s|)'] });
 
@@ -244,7 +230,7 @@ describe('orderedDelivery: failures and retries', () => {
   }));
 
   it('with maxAttempts Infinity retries until the job succeeds', marbles((m) => {
-    const store = newStore(m.scheduler);
+    const store = newStore({ scheduler: m.scheduler });
     const jobs = m.cold('a|', { a: a1 });
     const { deliver } = scripted(m, { a1: [...Array.from({ length: 9 }, () => 'f'), '(s|)'] });
 
@@ -254,7 +240,7 @@ describe('orderedDelivery: failures and retries', () => {
   }));
 
   it('an aborted outcome from deliver is terminal at once', marbles((m) => {
-    const store = newStore(m.scheduler);
+    const store = newStore({ scheduler: m.scheduler });
     const jobs = m.cold('(ab|)', { a: a1, b: a2 });
     const { deliver } = scripted(m, { a1: ['-a'], a2: ['-(s|)'] });
 
@@ -265,7 +251,7 @@ describe('orderedDelivery: failures and retries', () => {
   }));
 
   it('a filtered outcome is terminal and lets the key go on', marbles((m) => {
-    const store = newStore(m.scheduler);
+    const store = newStore({ scheduler: m.scheduler });
     const jobs = m.cold('(abc)|', { a: a1, b: a2, c: a3 });
     const { deliver } = scripted(m, { a1: ['-x'], a2: ['-f', '-x'], a3: ['-(s|)'] });
 
@@ -277,7 +263,7 @@ describe('orderedDelivery: failures and retries', () => {
   }));
 
   it('the first value settles the attempt and stops the delivery', marbles((m) => {
-    const store = newStore(m.scheduler);
+    const store = newStore({ scheduler: m.scheduler });
     const jobs = m.cold('a|', { a: a1 });
     const { deliver, colds } = scripted(m, { a1: ['-s-f|'] });
 
@@ -288,7 +274,7 @@ describe('orderedDelivery: failures and retries', () => {
 
 describe('orderedDelivery: errors from deliver', () => {
   it('a deliver that throws is a failed attempt and its error is kept', marbles((m) => {
-    const store = newStore(m.scheduler);
+    const store = newStore({ scheduler: m.scheduler });
     const jobs = m.cold('a|', { a: a1 });
     const thrown = [new Error('sync 1'), new Error('sync 2')];
     const deliver = vi.fn((_: Job, attempt: number): Observable<DeliveryOutcome> => {
@@ -312,7 +298,7 @@ describe('orderedDelivery: errors from deliver', () => {
   }));
 
   it('a deliver that errors is a failed attempt and its error is kept', marbles((m) => {
-    const store = newStore(m.scheduler);
+    const store = newStore({ scheduler: m.scheduler });
     const jobs = m.cold('a|', { a: a1 });
     const { deliver, errors } = scripted(m, { a1: ['-#', '-#', '-(s|)'] });
     const failures: unknown[] = [];
@@ -331,7 +317,7 @@ describe('orderedDelivery: errors from deliver', () => {
   }));
 
   it('a deliver that completes without a value is a failed attempt with an error naming the job', marbles((m) => {
-    const store = newStore(m.scheduler);
+    const store = newStore({ scheduler: m.scheduler });
     const jobs = m.cold('a|', { a: a1 });
     const { deliver } = scripted(m, { a1: ['--|', '-|'] });
     const results: DeliveryResult<Job>[] = [];
@@ -348,7 +334,7 @@ describe('orderedDelivery: errors from deliver', () => {
     'a %s value from deliver errors the stream with UnsupportedStateError naming the job',
     (value) =>
       marbles((m) => {
-        const store = newStore(m.scheduler, { keyThreshold: 10 });
+        const store = newStore({ scheduler: m.scheduler, keyThreshold: 10 });
         const jobs = m.cold('(ab)|', { a: a1, b: b1 });
         const deliveries = { a1: m.cold('--v', { v: value as DeliveryOutcome }), b1: m.cold('-----(s|)', OUTCOMES) };
         let error: unknown;
@@ -373,14 +359,14 @@ describe('orderedDelivery: errors from deliver', () => {
   });
 
   it('regression: a bare outcome string from plain JavaScript was iterated letter by letter', async () => {
-    const store = newStore(asyncScheduler);
+    const store = newStore({ scheduler: asyncScheduler });
     const deliver = ((value: Job) => (value.id === 1 ? 'succeeded' : 'filtered')) as unknown as OrderedDeliveryOptions<Job>['deliver'];
     const results = await lastValueFrom(from([a1, a2]).pipe(orderedDelivery(store, { deliver }), toArray()));
     expect(results).toEqual([result(a1, 'succeeded', 1), result(a2, 'filtered', 1)]);
   });
 
   it('a deliver that returns no ObservableInput errors the stream with a TypeError naming the job', async () => {
-    const store = newStore(asyncScheduler);
+    const store = newStore({ scheduler: asyncScheduler });
     const deliver = (() => undefined) as unknown as OrderedDeliveryOptions<Job>['deliver'];
     const outcome = lastValueFrom(from([a1]).pipe(orderedDelivery(store, { deliver })));
     await expect(outcome).rejects.toThrow(TypeError);
@@ -391,7 +377,7 @@ describe('orderedDelivery: errors from deliver', () => {
 
 describe('orderedDelivery: results and completion', () => {
   it('emits { job, key, jobId, state, attempts } and error only for a failed last attempt', async () => {
-    const store = newStore(asyncScheduler);
+    const store = newStore({ scheduler: asyncScheduler });
     const failure = new Error('503');
     const results = await lastValueFrom(
       from([a1, b1]).pipe(
@@ -411,7 +397,7 @@ describe('orderedDelivery: results and completion', () => {
   });
 
   it('accepts promises from deliver: a rejection is a failed attempt', async () => {
-    const store = newStore(asyncScheduler);
+    const store = newStore({ scheduler: asyncScheduler });
     let calls = 0;
     const results = await lastValueFrom(
       from([a1, a2]).pipe(
@@ -433,7 +419,7 @@ describe('orderedDelivery: results and completion', () => {
   });
 
   it('completes only once every job is terminal, however early the source completes', marbles((m) => {
-    const store = newStore(m.scheduler);
+    const store = newStore({ scheduler: m.scheduler });
     const jobs = m.cold('(ab|)', { a: a1, b: b1 });
     const { deliver } = scripted(m, { a1: ['--f', '--f', '--(s|)'], b1: ['-(s|)'] });
 
@@ -444,7 +430,7 @@ describe('orderedDelivery: results and completion', () => {
   }));
 
   it('reports the failed attempts to the barrier as failed and applies the success before completing', marbles((m) => {
-    const store = newStore(m.scheduler);
+    const store = newStore({ scheduler: m.scheduler });
     const { deliver } = scripted(m, { a1: ['--f', '--f', '--(s|)'] });
     const failedJobDuringRetry: (number | undefined)[] = [];
     m.scheduler.schedule(() => failedJobDuringRetry.push(store.barrier.peek('a')), 4);
@@ -461,7 +447,7 @@ describe('orderedDelivery: results and completion', () => {
   }));
 
   it('does not complete while the source has not', marbles((m) => {
-    const store = newStore(m.scheduler);
+    const store = newStore({ scheduler: m.scheduler });
     const jobs = m.cold('a-------b-', { a: a1, b: b1 });
     const { deliver } = scripted(m, { a1: ['-(s|)'], b1: ['-(s|)'] });
 
@@ -472,13 +458,13 @@ describe('orderedDelivery: results and completion', () => {
   }));
 
   it('completes at once for an empty source', marbles((m) => {
-    const store = newStore(m.scheduler);
+    const store = newStore({ scheduler: m.scheduler });
     const deliver = vi.fn((): Observable<DeliveryOutcome> => of('succeeded'));
     m.expect(m.cold('---|').pipe(orderedDelivery<Job>(store, { deliver }))).toBeObservable('---|');
   }));
 
   it('with sync manual, a held job waits for store.sync()', marbles((m) => {
-    const store = newStore(m.scheduler, { sync: 'manual' });
+    const store = newStore({ scheduler: m.scheduler, sync: 'manual' });
     const jobs = m.cold('(ab)|', { a: a1, b: a2 });
     const { deliver, colds } = scripted(m, { a1: ['-f', '-(s|)'], a2: ['-(s|)'] });
     m.scheduler.schedule(() => store.sync(), 10);
@@ -492,7 +478,7 @@ describe('orderedDelivery: results and completion', () => {
   }));
 
   it('leaves nothing held, admitted or recorded after completing', marbles((m) => {
-    const store = newStore(m.scheduler, { concurrencyLimit: 1, keyThreshold: 50 });
+    const store = newStore({ scheduler: m.scheduler, concurrencyLimit: 1, keyThreshold: 50 });
     const jobs = m.cold('(abcde)|', { a: a1, b: a2, c: a3, d: b1, e: b2 });
     const { deliver } = scripted(m, {
       a1: ['-f', '-(s|)'],
@@ -532,7 +518,7 @@ describe('orderedDelivery: results and completion', () => {
 
 describe('orderedDelivery: unsubscribing', () => {
   it('cancels running deliveries and retry timers and leaves the store consistent', marbles((m) => {
-    const store = newStore(m.scheduler, { keyThreshold: 10 });
+    const store = newStore({ scheduler: m.scheduler, keyThreshold: 10 });
     const jobs = m.cold('(abcd)', { a: a1, b: b1, c: b2, d: c1 });
     const { deliver, colds, calls } = scripted(m, {
       a1: ['------(s|)'],
@@ -570,7 +556,7 @@ describe('orderedDelivery: unsubscribing', () => {
   }));
 
   it('an error from the source errors the stream, cancels deliveries and leaves the store consistent', marbles((m) => {
-    const store = newStore(m.scheduler, { keyThreshold: 10 });
+    const store = newStore({ scheduler: m.scheduler, keyThreshold: 10 });
     const failure = new Error('source failed');
     const jobs = m.cold('(ab)#', { a: a1, b: b1 }, failure);
     const { deliver, colds } = scripted(m, { a1: ['------(s|)'], b1: ['------(s|)'] });
@@ -583,7 +569,7 @@ describe('orderedDelivery: unsubscribing', () => {
   }));
 
   it('a new subscription picks up the failed job left recorded by an unsubscribed one', marbles((m) => {
-    const store = newStore(m.scheduler);
+    const store = newStore({ scheduler: m.scheduler });
     const { deliver, calls } = scripted(m, { a1: ['-f', '-(s|)'], a2: ['-(s|)'] });
 
     const first = m.cold('(ab)', { a: a1, b: a2 }).pipe(orderedDelivery(store, { deliver, retryDelay: 10 }));
@@ -602,7 +588,7 @@ describe('orderedDelivery: unsubscribing', () => {
 });
 
 describe('orderedDelivery: options', () => {
-  const store = newStore(asyncScheduler);
+  const store = newStore({ scheduler: asyncScheduler });
   const deliver = (): Observable<DeliveryOutcome> => of('succeeded');
 
   it.each([null, undefined, 42, 'deliver'])('rejects options %s', (options) => {
@@ -654,7 +640,7 @@ describe('orderedDelivery: options', () => {
   });
 
   it('defaults to concurrency 64', marbles((m) => {
-    const timed = newStore(m.scheduler);
+    const timed = newStore({ scheduler: m.scheduler });
     const jobs = Array.from({ length: 100 }, (_, i) => job(`k${i}`, 1));
     let started = 0;
     let atFrameZero = -1;
@@ -676,7 +662,7 @@ describe('orderedDelivery: options', () => {
   }));
 
   it('a retryDelay function returning an invalid delay errors the stream', marbles((m) => {
-    const timed = newStore(m.scheduler);
+    const timed = newStore({ scheduler: m.scheduler });
     let error: unknown;
     m.cold('a|', { a: a1 })
       .pipe(orderedDelivery(timed, { deliver: () => m.cold('-f', OUTCOMES), retryDelay: () => -5 }))

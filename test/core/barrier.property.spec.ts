@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { Barrier, IllegalJobSequenceError, type BarrierOptions, type BarrierSnapshot, type JobState } from '../src/index.js';
+import { Barrier, IllegalJobSequenceError, type BarrierOptions, type BarrierSnapshot, type JobState } from '../../src/index.js';
 
 // A small, deliberately plain model of the contract (the shared spec
 // barrier.md): a Map of plain records with Sets, a queue array, and each

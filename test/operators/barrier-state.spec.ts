@@ -1,12 +1,11 @@
 import { marbles } from 'rxjs-marbles';
-import { catchError, of, throwError, type Observable } from 'rxjs';
+import { of } from 'rxjs';
 import { describe, expect, it } from 'vitest';
-import type { BarrierStoreEvent, JobState, JobStatus } from '../src/index.js';
-import { barrierEnter } from '../src/operators/barrier-enter.js';
-import { barrierState } from '../src/operators/barrier-state.js';
-import { DEFAULT_RETRY_DELAY, RETRIED_BEFORE_LATER_JOBS } from './diagrams.js';
-import { admissions, deliveryPipeline, describeError, job, newStore, type Job } from './support/barrier-pipeline.js';
-import { playPipeline } from './support/diagram-player.js';
+import type { BarrierStoreEvent, JobState, JobStatus } from '../../src/index.js';
+import { barrierEnter, barrierState } from '../../src/operators/index.js';
+import { DEFAULT_RETRY_DELAY, RETRIED_BEFORE_LATER_JOBS } from '../diagrams.js';
+import { admissions, deliveryPipeline, withDescribedError, job, newStore, type Job } from '../support/barrier-pipeline.js';
+import { playPipeline } from '../support/diagram-player.js';
 
 // The diagrams run the pipeline of reactive.md:
 //   source → barrierEnter → concatMapByKey(barrierWait → attempt → barrierState)
@@ -18,10 +17,6 @@ import { playPipeline } from './support/diagram-player.js';
 const a = job('k', 1, 'fs');
 const b = job('k', 2);
 const status = (value: Job, state: JobState): JobStatus<Job> => ({ job: value, state });
-
-function withDescribedError<T>(source$: Observable<T>): Observable<T> {
-  return source$.pipe(catchError((error: unknown) => throwError(() => describeError(error))));
-}
 
 describe('barrierState', () => {
   it(

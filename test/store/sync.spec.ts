@@ -1,0 +1,121 @@
+// BarrierStore sync: 'auto' coalesces outcomes into one scheduled sync, 'manual' waits for store.sync().
+import { Subject, queueScheduler, VirtualTimeScheduler } from 'rxjs';
+import { describe, expect, it } from 'vitest';
+import { orderedDelivery } from '../../src/operators/index.js';
+import { job, newStore, type Job } from '../support/jobs.js';
+import { newScheduler, advanceTo, Entry, report } from '../support/store-harness.js';
+
+describe('BarrierStore sync', () => {
+  it("'auto': coalesces the outcomes queued in one turn into one sync on the scheduler, then re-tries the held jobs of the changed keys", () => {
+    const scheduler = newScheduler();
+    const store = newStore({ scheduler, retryDelay: 5 });
+    const syncs: number[] = [];
+    store.events$.subscribe((event) => {
+      if (event.type === 'synced') syncs.push(event.applied);
+    });
+    const entry = new Entry(store).push(job('k', 1), job('j', 1));
+    report(store, job('k', 1), 'failed');
+    report(store, job('j', 1), 'failed');
+    entry.push(job('k', 2), job('j', 2));
+    advanceTo(scheduler, 5);
+    report(store, job('k', 1), 'succeeded');
+    report(store, job('j', 1), 'succeeded');
+    // Queued, not applied: the sync runs on the scheduler, not inside barrierState.
+    expect(store.barrier.pending).toBe(2);
+    expect(entry.admitted).toEqual(['k#1', 'j#1', 'k#1', 'j#1']);
+    expect(scheduler.actions).toHaveLength(1);
+    advanceTo(scheduler, 5);
+    expect(syncs).toEqual([2]);
+    expect(entry.admitted).toEqual(['k#1', 'j#1', 'k#1', 'j#1', 'k#2', 'j#2']);
+  });
+
+  it("'auto': a store.sync() called by hand applies at once and cancels the scheduled sync", () => {
+    const scheduler = newScheduler();
+    const store = newStore({ scheduler, retryDelay: 5 });
+    const entry = new Entry(store).push(job('k', 1));
+    report(store, job('k', 1), 'failed');
+    entry.push(job('k', 2));
+    advanceTo(scheduler, 5);
+    report(store, job('k', 1), 'succeeded');
+    expect(scheduler.actions).toHaveLength(1);
+    expect(store.sync()).toBe(1);
+    expect(entry.admitted).toEqual(['k#1', 'k#1', 'k#2']);
+    expect(scheduler.actions).toHaveLength(0);
+  });
+
+  it("'manual': schedules no sync and releases nothing until store.sync() is called", () => {
+    const scheduler = newScheduler();
+    const store = newStore({ scheduler, sync: 'manual', retryDelay: 5 });
+    const entry = new Entry(store).push(job('k', 1));
+    report(store, job('k', 1), 'failed');
+    entry.push(job('k', 2));
+    advanceTo(scheduler, 5);
+    report(store, job('k', 1), 'succeeded');
+    advanceTo(scheduler, 1_000);
+    expect(scheduler.actions).toHaveLength(0);
+    expect(entry.admitted).toEqual(['k#1', 'k#1']);
+    expect(store.stats()).toMatchObject({ held: 1, queued: 1 });
+    expect(store.sync()).toBe(1);
+    expect(entry.admitted).toEqual(['k#1', 'k#1', 'k#2']);
+    expect(store.stats()).toMatchObject({ held: 0, queued: 0, records: 0 });
+  });
+});
+
+describe('BarrierStore sync: user code and synchronous schedulers', () => {
+  it('runs the automatic sync that queueScheduler executes inside schedule(): the entrance completes and later held jobs are released (it was left pending for good)', () => {
+    const store = newStore({ scheduler: queueScheduler, retryDelay: 0 });
+    const failedOnce = new Set<string>();
+    const results: string[] = [];
+    let completed = false;
+    const source = new Subject<Job>();
+    source
+      .pipe(
+        orderedDelivery(store, {
+          deliver: (value) => {
+            const name = `${value.key}#${value.id}`;
+            if (value.id === 1 && !failedOnce.has(name)) {
+              failedOnce.add(name);
+              return 'failed';
+            }
+            return 'succeeded';
+          },
+        }),
+      )
+      .subscribe({ next: (result) => results.push(`${result.key}#${result.jobId}`), complete: () => (completed = true) });
+    source.next(job('a', 1));
+    source.next(job('a', 2));
+    source.next(job('b', 1));
+    source.next(job('b', 2));
+    source.complete();
+    expect(results.sort()).toEqual(['a#1', 'a#2', 'b#1', 'b#2']);
+    expect(completed).toBe(true);
+  });
+
+  it('releases every held job when an events$ handler calls store.sync() during a sync (a nested sync stranded them)', () => {
+    const scheduler = new VirtualTimeScheduler();
+    const store = newStore({ scheduler, sync: 'manual', concurrencyLimit: 1, retryDelay: 1 });
+    const results: string[] = [];
+    let completed = false;
+    let nested = false;
+    const watcher = store.events$.subscribe((event) => {
+      // e.g. a metrics/ops handler that syncs again right after a sync that applied something
+      if (event.type === 'synced' && event.applied > 0 && !nested) {
+        nested = true;
+        store.sync();
+      }
+    });
+    const source = new Subject<Job>();
+    source
+      .pipe(orderedDelivery(store, { deliver: (value, attempt) => (value.id !== 1 ? 'succeeded' : attempt === 1 ? 'failed' : 'aborted') }))
+      .subscribe({ next: (result) => results.push(`${result.jobId}:${result.state}`), complete: () => (completed = true) });
+    source.next(job('a', 1)); // fails; retried at 1, then aborted (queued): the key drains one job at a time
+    source.next(job('a', 2)); // held
+    source.next(job('a', 3)); // held
+    source.complete();
+    scheduler.flush();
+    for (let i = 0; i < 5; i++) store.sync(); // the owner keeps syncing
+    watcher.unsubscribe();
+    expect(results).toEqual(['1:aborted', '2:succeeded', '3:succeeded']);
+    expect(completed).toBe(true);
+  });
+});
