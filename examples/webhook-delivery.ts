@@ -100,9 +100,10 @@ export function parseCommandLine(args: readonly string[]): Command {
     holdMs: timeoutMs * 2,
     highWaterMark: number('high-water-mark', d.highWaterMark),
   };
+  const jsonFile = typeof values.json === 'string' ? values.json : undefined;
+  if (jsonFile === '') problems.push('--json= needs a file name, or no value at all for stdout');
   if (problems.length === 0) problems.push(...validateOptions(options));
   if (problems.length > 0) throw new UsageError(problems.join('\n'));
-  const jsonFile = typeof values.json === 'string' ? values.json : undefined;
   return { help: false, json: jsonFile !== undefined, jsonFile, options };
 }
 
@@ -197,8 +198,15 @@ export async function main(args: readonly string[]): Promise<number> {
     process.off('SIGINT', interrupted);
   }
   const json = `${JSON.stringify(summary, null, 2)}\n`;
-  if (command.jsonFile !== undefined && command.jsonFile !== '-') await writeFile(command.jsonFile, json);
   process.stdout.write(command.jsonFile === '-' ? json : `${formatSummary(summary)}\n`);
+  if (command.jsonFile !== undefined && command.jsonFile !== '-') {
+    try {
+      await writeFile(command.jsonFile, json);
+    } catch (error) {
+      process.stderr.write(`webhook-delivery: cannot write the JSON summary to ${command.jsonFile}: ${error instanceof Error ? error.message : String(error)}\n`);
+      return 1;
+    }
+  }
   return summary.ok ? 0 : 1;
 }
 

@@ -259,6 +259,7 @@ describe('the command line', () => {
     [['--users', '--events', '3'], '--users needs a value'],
     [['--help=yes'], '--help takes no value'],
     [['--bogus'], 'unknown option --bogus'],
+    [['--json='], '--json= needs a file name, or no value at all for stdout'],
     [['extra'], 'unexpected argument extra: every value follows its flag'],
   ])('rejects %j with a message naming the flag and the value', (args, message) => {
     expect(() => parseCommandLine(args)).toThrow(message);
@@ -296,6 +297,18 @@ describe('the command line', () => {
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
+  });
+
+  it('says so, and exits 1, when the JSON file cannot be written', async () => {
+    const missing = join(tmpdir(), 'no-such-directory-for-webhook-json', 'summary.json');
+    const failure = await run(process.execPath, ['--import', 'tsx', 'examples/webhook-delivery.ts', '--users', '2', '--events', '2', '--json', missing], { cwd: root }).then(
+      () => undefined,
+      (error: unknown) => error as { code: number; stdout: string; stderr: string },
+    );
+    expect(failure?.code).toBe(1);
+    expect(failure?.stdout).toContain('all checks passed');
+    expect(failure?.stderr).toContain(`webhook-delivery: cannot write the JSON summary to ${missing}: ENOENT`);
+    expect(failure?.stderr).not.toMatch(/\n\s+at /); // no stack trace
   });
 
   it('gives valid JSON under `npm start --silent -- --json`, and warns on stderr when npm puts its banner first', async () => {
