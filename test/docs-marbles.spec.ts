@@ -24,8 +24,9 @@ const EXPORTED: [string, MarbleDiagram][] = Object.entries(diagrams).filter((ent
   DIAGRAMS.includes(entry[1] as MarbleDiagram),
 );
 
-const specSources = readdirSync(TEST_DIR)
-  .filter((name) => name.endsWith('.spec.ts') && name !== basename(THIS_FILE))
+// Recursive, so specs organised in folders (test/operators/…) are found too.
+const specSources = readdirSync(TEST_DIR, { recursive: true, encoding: 'utf8' })
+  .filter((name) => name.endsWith('.spec.ts') && basename(name) !== basename(THIS_FILE))
   .map((name) => ({ name, text: readFileSync(join(TEST_DIR, name), 'utf8') }));
 
 describe('marble diagrams', () => {
