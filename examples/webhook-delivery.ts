@@ -3,20 +3,21 @@
  * way real endpoints fail, verified by the endpoint itself.
  *
  *   npm start -- --users 100 --events 20 --fail-rate 0.3 --seed 7
- *   npm start -- --json
+ *   npm start -- --json summary.json
  *
  * The parts live in examples/webhook/: scripts.ts (the workload), receiver.ts
  * (the HTTP endpoint and its checks), run.ts (the pipeline), metrics.ts and
  * report.ts (the summary). docs/example.md walks through them.
  */
 import { realpathSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import cliProgress from 'cli-progress';
 import { formatSummary } from './webhook/report.js';
-import { runWebhookDelivery, validateOptions, WEBHOOK_DEFAULTS, type WebhookDeliveryOptions } from './webhook/run.js';
+import { MIN_TIMEOUT_MS, runWebhookDelivery, validateOptions, WEBHOOK_DEFAULTS, type WebhookDeliveryOptions } from './webhook/run.js';
 
-export { runWebhookDelivery, validateOptions, WEBHOOK_DEFAULTS } from './webhook/run.js';
+export { MIN_TIMEOUT_MS, runWebhookDelivery, validateOptions, WEBHOOK_DEFAULTS } from './webhook/run.js';
 export type { Summary, WebhookDeliveryOptions } from './webhook/run.js';
 export type { Progress } from './webhook/metrics.js';
 
@@ -35,22 +36,26 @@ Options:
   --fail-rate R         probability in [0, 1] that an attempt gets a retryable answer (default ${d.failRate})
   --seed N              seed of the workload, an integer in [0, 2^32) (default ${d.seed})
   --max-attempts N      the Nth failed attempt aborts the event (default ${d.maxAttempts})
-  --timeout MS          client timeout per request; timeout answers are held twice as long (default ${d.timeoutMs})
+  --timeout MS          client timeout per request, at least ${MIN_TIMEOUT_MS}; timeout answers are held twice as long (default ${d.timeoutMs})
   --high-water-mark N   jobs the store may hold before pull pauses (default ${d.highWaterMark})
-  --json                print the summary as JSON on stdout, no progress display
+  --json [FILE]         write the summary as JSON to FILE (the table still goes to stdout),
+                        or to stdout instead of the table when FILE is left out or is -
   -h, --help            show this help
+
+Under npm, JSON on stdout needs npm's --silent, or npm's own banner comes first:
+  npm start --silent -- --json > summary.json    or    npm start -- --json summary.json
 
 Exit codes: 0 all checks passed, 1 a check failed or delivery errored, 2 bad flags.`;
 
-/** What the command line asks for. */
-export type Command = { help: true } | { help: false; json: boolean; options: WebhookDeliveryOptions };
+/** What the command line asks for. `jsonFile`: where `--json` writes, `'-'` for stdout. */
+export type Command = { help: true } | { help: false; json: boolean; jsonFile: string | undefined; options: WebhookDeliveryOptions };
 
 /** Parses and validates the flags; throws a UsageError with a message naming the flag. */
 export function parseCommandLine(args: readonly string[]): Command {
   let values: Record<string, string | boolean | undefined>;
   try {
     ({ values } = parseArgs({
-      args: [...args],
+      args: normalizeArgs(args),
       strict: true,
       allowPositionals: false,
       options: {
@@ -62,24 +67,26 @@ export function parseCommandLine(args: readonly string[]): Command {
         'max-attempts': { type: 'string' },
         timeout: { type: 'string' },
         'high-water-mark': { type: 'string' },
-        json: { type: 'boolean', default: false },
+        json: { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
     }));
   } catch (error) {
-    throw new UsageError(error instanceof Error ? error.message : String(error));
+    throw new UsageError(describeParseError(error));
   }
   if (values.help === true) return { help: true };
   const problems: string[] = [];
+  // Digits only: Number() would also take '1e3', '0x10', ' 7' or '', which
+  // a person typing a count almost certainly did not mean.
   const number = (flag: string, fallback: number): number => {
     const text = values[flag];
     if (typeof text !== 'string') return fallback;
-    const value = Number(text);
-    if (text.trim() === '' || !Number.isFinite(value)) {
-      problems.push(`--${flag} must be a number, got ${JSON.stringify(text)}`);
+    const integer = flag !== 'fail-rate';
+    if (!(integer ? /^[+-]?\d+$/ : /^[+-]?(\d+\.?\d*|\.\d+)$/).test(text)) {
+      problems.push(`--${flag} must be ${integer ? 'a whole number written in digits' : 'a decimal number such as 0.25'}, got ${JSON.stringify(text)}`);
       return fallback;
     }
-    return value;
+    return Number(text);
   };
   const timeoutMs = number('timeout', d.timeoutMs);
   const options: WebhookDeliveryOptions = {
@@ -93,9 +100,49 @@ export function parseCommandLine(args: readonly string[]): Command {
     holdMs: timeoutMs * 2,
     highWaterMark: number('high-water-mark', d.highWaterMark),
   };
+  const jsonFile = typeof values.json === 'string' ? values.json : undefined;
+  if (jsonFile === '') problems.push('--json= needs a file name, or no value at all for stdout');
   if (problems.length === 0) problems.push(...validateOptions(options));
   if (problems.length > 0) throw new UsageError(problems.join('\n'));
-  return { help: false, json: values.json === true, options };
+  return { help: false, json: jsonFile !== undefined, jsonFile, options };
+}
+
+/**
+ * Rewrites what parseArgs cannot read as meant: a flag followed by a negative
+ * number (`--users -1`, which parseArgs calls ambiguous) becomes `--users=-1`,
+ * so it reaches the range check and gets its message; `--json` takes an
+ * optional file (`--json out.json`, `--json -`), and alone means stdout.
+ */
+function normalizeArgs(args: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    const next = args[i + 1];
+    if (arg === '--json') {
+      const hasFile = next !== undefined && (next === '-' || !next.startsWith('-'));
+      out.push(`--json=${hasFile ? next : '-'}`);
+      if (hasFile) i++;
+    } else if (arg.startsWith('--') && !arg.includes('=') && next !== undefined && /^-[\d.]/.test(next)) {
+      out.push(`${arg}=${next}`);
+      i++;
+    } else {
+      out.push(arg);
+    }
+  }
+  return out;
+}
+
+/** parseArgs' errors in the example's words, naming the flag. */
+function describeParseError(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  const code = (error as { code?: unknown } | null)?.code;
+  const flag = /'(?:-\w, )?(--?[\w-]+)/.exec(message)?.[1] ?? ''; // "Option '-h, --help' …" names --help
+  if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
+    return message.includes('does not take an argument') ? `${flag} takes no value` : `${flag} needs a value`;
+  }
+  if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') return `unknown option ${flag}`;
+  if (code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') return `unexpected argument ${/'(.*)'/.exec(message)?.[1] ?? message}: every value follows its flag`;
+  return message;
 }
 
 /** A bad command line: exit code 2. */
@@ -119,7 +166,7 @@ export async function main(args: readonly string[]): Promise<number> {
   }
   // A live bar only for a person watching: not into a pipe or a file, not with --json.
   const bar =
-    process.stdout.isTTY && !command.json
+    process.stdout.isTTY && command.jsonFile !== '-'
       ? new cliProgress.SingleBar(
           {
             format: 'delivering {bar} {value}/{total} events | {succeeded} ok, {aborted} aborted, {filtered} filtered | {retries} retries | {inStore} in store | {duration_formatted}',
@@ -130,6 +177,9 @@ export async function main(args: readonly string[]): Promise<number> {
           cliProgress.Presets.shades_classic,
         )
       : undefined;
+  if (command.jsonFile === '-' && npmBannerOnStdout()) {
+    process.stderr.write('webhook-delivery: npm printed its banner on stdout before the JSON; run `npm start --silent -- --json` or `npm start -- --json FILE`\n');
+  }
   const total = command.options.users * command.options.events;
   // Ctrl-C: give the terminal its cursor back before leaving.
   const interrupted = (): void => {
@@ -147,8 +197,26 @@ export async function main(args: readonly string[]): Promise<number> {
     bar?.stop();
     process.off('SIGINT', interrupted);
   }
-  process.stdout.write(command.json ? `${JSON.stringify(summary, null, 2)}\n` : `${formatSummary(summary)}\n`);
+  const json = `${JSON.stringify(summary, null, 2)}\n`;
+  process.stdout.write(command.jsonFile === '-' ? json : `${formatSummary(summary)}\n`);
+  if (command.jsonFile !== undefined && command.jsonFile !== '-') {
+    try {
+      await writeFile(command.jsonFile, json);
+    } catch (error) {
+      process.stderr.write(`webhook-delivery: cannot write the JSON summary to ${command.jsonFile}: ${error instanceof Error ? error.message : String(error)}\n`);
+      return 1;
+    }
+  }
   return summary.ok ? 0 : 1;
+}
+
+/**
+ * Whether `npm start` ran this script and wrote its `> rx-barrier@… start` banner to
+ * our stdout (it does unless told `--silent`, which it passes on as the
+ * loglevel), where it would precede the JSON.
+ */
+function npmBannerOnStdout(): boolean {
+  return process.env['npm_lifecycle_event'] === 'start' && process.env['npm_config_loglevel'] !== 'silent';
 }
 
 /** Whether this file is the program being run (not imported by a test). */
@@ -163,6 +231,12 @@ function isMain(): boolean {
 }
 
 if (isMain()) {
+  // A reader that stops early (`--json | head`) closes the pipe: leave
+  // quietly, as a command in a pipeline should, instead of dying on EPIPE.
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error;
+    process.exit(process.exitCode ?? 0);
+  });
   main(process.argv.slice(2)).then(
     (code) => {
       process.exitCode = code;

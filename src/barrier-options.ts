@@ -91,10 +91,15 @@ export interface ResolvedBarrierOptions {
 
 /** The defaults of {@link BarrierOptions}, in one place. */
 export const BARRIER_DEFAULTS = Object.freeze({
+  /** Default of {@link BarrierOptions.concurrencyLimit}: no drain limit. */
   concurrencyLimit: 0,
+  /** Default of {@link BarrierOptions.keyThreshold}: keys are never disabled. */
   keyThreshold: 0,
+  /** Default of {@link BarrierOptions.disabledDuration}: ten minutes, in ms. */
   disabledDuration: 10 * 60_000,
+  /** Default of {@link BarrierOptions.halfEnabledDuration}: five minutes, in ms. */
   halfEnabledDuration: 5 * 60_000,
+  /** Default of {@link BarrierOptions.onIllegalSequence}: throw the error. */
   onIllegalSequence: 'throw',
 } as const);
 

@@ -7,7 +7,9 @@ export type BarrierMode = 'enabled' | 'disabled' | 'halfEnabled';
 
 /** One key's record in a {@link BarrierSnapshot}. */
 export interface BarrierRecordSnapshot {
+  /** The ordering key the record belongs to. */
   key: string;
+  /** Whether ordering is enforced for the key (see {@link BarrierMode}). */
   mode: BarrierMode;
   /** Clock time of the last mode change; `0` for a record that was never disabled. */
   modeSince: number;
@@ -21,8 +23,11 @@ export interface BarrierRecordSnapshot {
 
 /** A queued, not yet applied `stateChanged` command. */
 export interface QueuedStateSnapshot {
+  /** The key of the job whose state changed. */
   key: string;
+  /** The job whose state changed. */
   jobId: number;
+  /** The state it changed to (a failure is applied at once, never queued). */
   state: Exclude<JobState, 'failed'>;
 }
 
@@ -31,8 +36,11 @@ export interface QueuedStateSnapshot {
  * queue of commands waiting for `sync()`. Options are not part of it.
  */
 export interface BarrierSnapshot {
+  /** The snapshot format; `fromSnapshot` rejects any other. */
   version: 1;
+  /** One entry per key the barrier keeps a record for. */
   records: BarrierRecordSnapshot[];
+  /** The `stateChanged` commands not yet applied, in the order they were made. */
   queue: QueuedStateSnapshot[];
 }
 

@@ -19,6 +19,7 @@ export function formatMetadata(metadata: BarrierMetadata): string {
  * catch (error) { if (error instanceof UnsupportedStateError) console.log(error.state) }
  */
 export class UnsupportedStateError extends Error {
+  /** `'UnsupportedStateError'`, so logs and serialised errors say which error this is. */
   override readonly name = 'UnsupportedStateError';
   /** The state that was given. */
   readonly state: unknown;
@@ -44,6 +45,7 @@ export class UnsupportedStateError extends Error {
  * const barrier = new Barrier({ onIllegalSequence: (error) => log.warn(error.message) });
  */
 export class IllegalJobSequenceError extends Error {
+  /** `'IllegalJobSequenceError'`, so logs and serialised errors say which error this is. */
   override readonly name = 'IllegalJobSequenceError';
 
   constructor(
@@ -81,6 +83,7 @@ export class IllegalJobSequenceError extends Error {
  * });
  */
 export class HeldJobsOverflowError extends Error {
+  /** `'HeldJobsOverflowError'`, so logs and serialised errors say which error this is. */
   override readonly name = 'HeldJobsOverflowError';
 
   constructor(

@@ -7,7 +7,13 @@ import type { JobState } from './job-state.js';
  * const status: JobStatus<Job> = { job, state: 'failed', error: new Error('HTTP 503') };
  */
 export interface JobStatus<T> {
+  /** The job the attempt was made for. */
   job: T;
+  /**
+   * What the attempt came to: `'succeeded'`, `'aborted'` or `'filtered'` end
+   * the job; `'failed'` schedules a retry; `'waiting'` hands the job back to
+   * be held, as `barrierWait` does.
+   */
   state: JobState;
   /** Why the attempt failed, kept for the result. */
   error?: unknown;
@@ -20,9 +26,18 @@ export interface JobStatus<T> {
  * results$.pipe(filter((r) => r.state === 'aborted')).subscribe((r) => deadLetter(r.job, r.error));
  */
 export interface DeliveryResult<T> {
+  /** The job, as the source emitted it. */
   job: T;
+  /** Its ordering key, as the store's `key` option computed it. */
   key: string;
+  /** Its job id, as the store's `jobId` option computed it. */
   jobId: number;
+  /**
+   * How it ended: `'succeeded'`; `'filtered'` (deliberately not delivered);
+   * or `'aborted'` (given up: `deliver` said so, or its attempts ran out, and
+   * then `error` holds the last failure). Never `'failed'`: a failed attempt
+   * is retried, not reported.
+   */
   state: 'succeeded' | 'aborted' | 'filtered';
   /** How many times `deliver` was called for the job. */
   attempts: number;

@@ -33,7 +33,12 @@ export interface PullOptions {
 const SLICE = 10;
 
 /** The defaults of {@link PullOptions}. */
-export const PULL_DEFAULTS = Object.freeze({ pollInterval: 1000, batchSize: 1000 });
+export const PULL_DEFAULTS = Object.freeze({
+  /** Default of {@link PullOptions.pollInterval}, in ms. */
+  pollInterval: 1000,
+  /** Default of {@link PullOptions.batchSize}. */
+  batchSize: 1000,
+});
 
 /**
  * Turns a pull-based source into an Observable that asks for more only while

@@ -8,17 +8,112 @@ export type HeldReason = 'rejected' | 'behind' | 'paused';
  * (`store.events$`). Events are built only while someone subscribes.
  */
 export type BarrierStoreEvent<T> =
-  | { type: 'admitted'; key: string; jobId: number; job: T }
-  | { type: 'held'; key: string; jobId: number; job: T; reason: HeldReason }
-  | { type: 'released'; key: string; jobId: number; job: T }
-  | { type: 'waiting'; key: string; jobId: number; job: T }
-  | { type: 'failed'; key: string; jobId: number; job: T; attempt: number; retryIn: number; error?: unknown }
-  | { type: 'terminal'; key: string; jobId: number; job: T; state: Exclude<JobState, 'failed' | 'waiting'>; attempts: number }
-  | { type: 'overflow'; key: string; jobId: number; job: T }
-  | { type: 'recordCreated'; key: string }
-  | { type: 'recordDeleted'; key: string }
-  | { type: 'keyDisabled'; key: string }
-  | { type: 'synced'; applied: number };
+  | {
+      /** The barrier let the job through: it goes on downstream. */
+      type: 'admitted';
+      /** The job's ordering key. */
+      key: string;
+      /** The job's id. */
+      jobId: number;
+      /** The job itself. */
+      job: T;
+    }
+  | {
+      /** The job was held back at the entrance; a `released` event follows when it goes on. */
+      type: 'held';
+      /** The job's ordering key. */
+      key: string;
+      /** The job's id. */
+      jobId: number;
+      /** The job itself. */
+      job: T;
+      /** Why it was held (see {@link HeldReason}). */
+      reason: HeldReason;
+    }
+  | {
+      /** A held job was let through: it goes on downstream. */
+      type: 'released';
+      /** The job's ordering key. */
+      key: string;
+      /** The job's id. */
+      jobId: number;
+      /** The job itself. */
+      job: T;
+    }
+  | {
+      /** The job was handed back as `waiting` (by `barrierWait`, or a `'waiting'` status): it is held at its entrance again. */
+      type: 'waiting';
+      /** The job's ordering key. */
+      key: string;
+      /** The job's id. */
+      jobId: number;
+      /** The job itself. */
+      job: T;
+    }
+  | {
+      /** An attempt failed; the job is retried after `retryIn` ms. */
+      type: 'failed';
+      /** The job's ordering key. */
+      key: string;
+      /** The job's id. */
+      jobId: number;
+      /** The job itself. */
+      job: T;
+      /** The number of the attempt that failed, 1 for the first. */
+      attempt: number;
+      /** Milliseconds until the retry, on the store's scheduler. */
+      retryIn: number;
+      /** Why the attempt failed, when the status carried an error. */
+      error?: unknown;
+    }
+  | {
+      /** The job ended: it leaves the store. */
+      type: 'terminal';
+      /** The job's ordering key. */
+      key: string;
+      /** The job's id. */
+      jobId: number;
+      /** The job itself. */
+      job: T;
+      /** How it ended. */
+      state: Exclude<JobState, 'failed' | 'waiting'>;
+      /** How many attempts it took. */
+      attempts: number;
+    }
+  | {
+      /** A key held more than `maxHeldPerKey` jobs: this one was dropped from the store and handed to `onOverflow`. */
+      type: 'overflow';
+      /** The job's ordering key. */
+      key: string;
+      /** The job's id. */
+      jobId: number;
+      /** The job itself. */
+      job: T;
+    }
+  | {
+      /** The barrier created a record for the key (its first job, or its first since the record was deleted). */
+      type: 'recordCreated';
+      /** The key. */
+      key: string;
+    }
+  | {
+      /** The barrier deleted the key's record: nothing of the key is running, failed or draining. */
+      type: 'recordDeleted';
+      /** The key. */
+      key: string;
+    }
+  | {
+      /** The key crossed `keyThreshold`: its ordering is off for `disabledDuration`. */
+      type: 'keyDisabled';
+      /** The key. */
+      key: string;
+    }
+  | {
+      /** A sync applied the queued state changes. */
+      type: 'synced';
+      /** How many queued commands it applied. */
+      applied: number;
+    };
 
 /** Counts of what a {@link BarrierStore} holds right now (`store.stats()`). */
 export interface BarrierStoreStats {

@@ -92,10 +92,15 @@ export interface ResolvedStoreOptions<T> {
 
 /** The defaults of the store's own options (see {@link BarrierStoreOptions}). */
 export interface StoreDefaults {
+  /** Default of {@link BarrierStoreOptions.scheduler}. */
   readonly scheduler: SchedulerLike;
+  /** Default of {@link BarrierStoreOptions.sync}. */
   readonly sync: 'auto';
+  /** Default of {@link BarrierStoreOptions.highWaterMark}. */
   readonly highWaterMark: number;
+  /** Default of {@link BarrierStoreOptions.maxHeldPerKey}. */
   readonly maxHeldPerKey: number;
+  /** Default of {@link BarrierStoreOptions.retryDelay}. */
   readonly retryDelay: (attempt: number) => number;
 }
 

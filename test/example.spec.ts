@@ -1,8 +1,13 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { parseCommandLine, runWebhookDelivery, type Progress, type Summary } from '../examples/webhook-delivery.js';
+import { MIN_TIMEOUT_MS, parseCommandLine, runWebhookDelivery, type Progress, type Summary } from '../examples/webhook-delivery.js';
+import { LatencyHistogram } from '../examples/webhook/metrics.js';
+import { formatSummary } from '../examples/webhook/report.js';
 import { Receiver } from '../examples/webhook/receiver.js';
 import { generateWorkload, type EventScript, type Step } from '../examples/webhook/scripts.js';
 
@@ -172,27 +177,107 @@ describe('the workload', () => {
   });
 });
 
+describe('the latency histogram', () => {
+  it('reports percentiles and the maximum of what it recorded, to three significant digits', () => {
+    const latencies = new LatencyHistogram();
+    expect([latencies.percentile(50), latencies.max]).toEqual([0, 0]);
+    for (let ms = 1; ms <= 1000; ms++) latencies.record(ms / 10); // 0.1 ms … 100 ms
+    expect(latencies.count).toBe(1000);
+    expect(latencies.percentile(50)).toBeCloseTo(50, 1);
+    expect(latencies.percentile(99)).toBeCloseTo(99, 0);
+    expect(latencies.max).toBeCloseTo(100, 0);
+  });
+});
+
+describe('the summary table', () => {
+  const summary: Summary = {
+    options: { users: 2, events: 5, concurrency: 1, failRate: 0.5, seed: 1, maxAttempts: 3, timeoutMs: 300, holdMs: 600, highWaterMark: 500 },
+    events: 10,
+    succeeded: 10,
+    aborted: 0,
+    filtered: 0,
+    attempts: 444,
+    retries: 434,
+    timeouts: 538,
+    expected: { succeeded: 10, aborted: 0, filtered: 0, attempts: 444, timeouts: 5 },
+    durationMs: 1000,
+    throughput: 10,
+    latencyMs: { eventP50: 1, eventP99: 2, requestP50: 1, requestP99: 2, requestMax: 3 },
+    store: { peakHeld: 0, peakInStore: 1, highWaterMark: 500, pressureEvents: 0, recordsLeft: 0 },
+    receiver: { requests: 444, accepted: 10 },
+    checks: [],
+    ok: true,
+  };
+
+  it('prints timeouts on their own line, next to what the scripts predict', () => {
+    const lines = formatSummary(summary).split('\n');
+    expect(lines.find((line) => line.trim().startsWith('retries'))).toMatch(/^ {2}retries +434$/);
+    expect(lines.find((line) => line.trim().startsWith('timeouts'))).toMatch(/^ {2}timeouts +538 {2}\(scripts predict 5\)$/);
+    // The old line nested one parenthesis in another: "434  (538  (scripts predict 5) after a timeout)".
+    for (const line of lines) expect(line).not.toMatch(/\([^)]*\(/);
+  });
+});
+
 describe('the command line', () => {
   it('parses flags into options', () => {
     expect(parseCommandLine(['--users', '3', '--events=4', '--fail-rate', '0.5', '--seed', '9', '--max-attempts', '2', '--json'])).toMatchObject({
       help: false,
       json: true,
+      jsonFile: '-',
       options: { users: 3, events: 4, failRate: 0.5, seed: 9, maxAttempts: 2 },
     });
     expect(parseCommandLine(['-h'])).toEqual({ help: true });
   });
 
+  it('takes an optional file after --json, and - or nothing for stdout', () => {
+    expect(parseCommandLine(['--json', 'out.json', '--users', '2'])).toMatchObject({ json: true, jsonFile: 'out.json', options: { users: 2 } });
+    expect(parseCommandLine(['--json=out.json'])).toMatchObject({ json: true, jsonFile: 'out.json' });
+    expect(parseCommandLine(['--json', '-'])).toMatchObject({ json: true, jsonFile: '-' });
+    expect(parseCommandLine(['--json', '--users', '2'])).toMatchObject({ json: true, jsonFile: '-', options: { users: 2 } });
+    expect(parseCommandLine([])).toMatchObject({ json: false, jsonFile: undefined });
+  });
+
   it.each([
     [['--users', '0'], '--users must be an integer from 1 to 100000, got 0'],
-    [['--events', 'ten'], '--events must be a number, got "ten"'],
+    [['--users', '-1'], '--users must be an integer from 1 to 100000, got -1'],
+    [['--users=-1'], '--users must be an integer from 1 to 100000, got -1'],
+    [['--users', '1e3'], '--users must be a whole number written in digits, got "1e3"'],
+    [['--users', 'abc'], '--users must be a whole number written in digits, got "abc"'],
+    [['--users', '0x10'], '--users must be a whole number written in digits, got "0x10"'],
+    [['--users', ' 7'], '--users must be a whole number written in digits, got " 7"'],
+    [['--events', 'ten'], '--events must be a whole number written in digits, got "ten"'],
     [['--fail-rate', '1.5'], '--fail-rate must be a number from 0 to 1, got 1.5'],
-    [['--concurrency', '2.5'], '--concurrency must be an integer from 1 to 10000, got 2.5'],
-    [['--max-attempts', ''], '--max-attempts must be a number, got ""'],
+    [['--fail-rate', '-0.5'], '--fail-rate must be a number from 0 to 1, got -0.5'],
+    [['--fail-rate', '1e-1'], '--fail-rate must be a decimal number such as 0.25, got "1e-1"'],
+    [['--concurrency', '2.5'], '--concurrency must be a whole number written in digits, got "2.5"'],
+    [['--max-attempts', ''], '--max-attempts must be a whole number written in digits, got ""'],
     [['--seed=-1'], '--seed must be an integer from 0 to 4294967295, got -1'],
-    [['--bogus'], "Unknown option '--bogus'"],
-    [['extra'], "Unexpected argument 'extra'"],
-  ])('rejects %j', (args, message) => {
+    [['--timeout', '0'], `--timeout must be at least ${MIN_TIMEOUT_MS} ms, got 0: a shorter timeout gives up on requests`],
+    [['--timeout', '20'], `--timeout must be at least ${MIN_TIMEOUT_MS} ms, got 20: a shorter timeout gives up on requests`],
+    [['--timeout', '60001'], `--timeout must be an integer from ${MIN_TIMEOUT_MS} to 60000, got 60001`],
+    [['--users'], '--users needs a value'],
+    [['--users', '--events', '3'], '--users needs a value'],
+    [['--help=yes'], '--help takes no value'],
+    [['--bogus'], 'unknown option --bogus'],
+    [['--json='], '--json= needs a file name, or no value at all for stdout'],
+    [['extra'], 'unexpected argument extra: every value follows its flag'],
+  ])('rejects %j with a message naming the flag and the value', (args, message) => {
     expect(() => parseCommandLine(args)).toThrow(message);
+  });
+
+  it('gives a bad --timeout one message, and none about holdMs', () => {
+    for (const timeout of ['0', '20', '-5']) {
+      const error = (() => {
+        try {
+          parseCommandLine(['--timeout', timeout]);
+        } catch (caught) {
+          return caught as Error;
+        }
+        return undefined;
+      })();
+      expect(error?.message.split('\n')).toHaveLength(1);
+      expect(error?.message).not.toContain('holdMs');
+    }
   });
 
   it('prints a summary as JSON with --json, and exits 0', async () => {
@@ -202,15 +287,61 @@ describe('the command line', () => {
     expect(summary.succeeded + summary.aborted + summary.filtered).toBe(12);
   });
 
+  it('writes the JSON summary to the file given after --json, and the table to stdout', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'webhook-json-'));
+    try {
+      const file = join(dir, 'summary.json');
+      const { stdout } = await run(process.execPath, ['--import', 'tsx', 'examples/webhook-delivery.ts', '--users', '2', '--events', '3', '--json', file], { cwd: root });
+      expect(JSON.parse(await readFile(file, 'utf8'))).toMatchObject({ events: 6, ok: true });
+      expect(stdout).toContain('all checks passed');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('says so, and exits 1, when the JSON file cannot be written', async () => {
+    const missing = join(tmpdir(), 'no-such-directory-for-webhook-json', 'summary.json');
+    const failure = await run(process.execPath, ['--import', 'tsx', 'examples/webhook-delivery.ts', '--users', '2', '--events', '2', '--json', missing], { cwd: root }).then(
+      () => undefined,
+      (error: unknown) => error as { code: number; stdout: string; stderr: string },
+    );
+    expect(failure?.code).toBe(1);
+    expect(failure?.stdout).toContain('all checks passed');
+    expect(failure?.stderr).toContain(`webhook-delivery: cannot write the JSON summary to ${missing}: ENOENT`);
+    expect(failure?.stderr).not.toMatch(/\n\s+at /); // no stack trace
+  });
+
+  it('gives valid JSON under `npm start --silent -- --json`, and warns on stderr when npm puts its banner first', async () => {
+    const args = ['--users', '2', '--events', '2', '--json'];
+    const silent = await run('npm', ['start', '--silent', '--', ...args], { cwd: root });
+    expect(JSON.parse(silent.stdout)).toMatchObject({ events: 4, ok: true });
+    expect(silent.stderr).toBe('');
+    const loud = await run('npm', ['start', '--', ...args], { cwd: root });
+    expect(loud.stdout).toMatch(/^\s*> rx-barrier@/); // npm's banner: this is why the hint exists
+    expect(loud.stderr).toContain('npm start --silent -- --json');
+  });
+
+  it('leaves quietly when the reader of stdout goes away (--json | head)', async () => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'examples/webhook-delivery.ts', '--users', '2', '--events', '2', '--json'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout.destroy(); // the reader exits before the summary is written
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    expect(stderr).not.toContain('EPIPE');
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
+  });
+
   it('exits 2 with a clear message on a bad flag', async () => {
-    const failure = await run(process.execPath, ['--import', 'tsx', 'examples/webhook-delivery.ts', '--users', '0'], { cwd: root }).then(
+    const failure = await run(process.execPath, ['--import', 'tsx', 'examples/webhook-delivery.ts', '--users', '-1'], { cwd: root }).then(
       () => undefined,
       (error: unknown) => error as { code: number; stdout: string; stderr: string },
     );
     expect(failure).toBeDefined();
     expect(failure!.code).toBe(2);
     expect(failure!.stdout).toBe('');
-    expect(failure!.stderr).toContain('webhook-delivery: --users must be an integer from 1 to 100000, got 0');
+    expect(failure!.stderr).toContain('webhook-delivery: --users must be an integer from 1 to 100000, got -1');
+    expect(failure!.stderr).not.toContain('ambiguous');
     expect(failure!.stderr).toContain('--help');
   });
 });

@@ -44,7 +44,12 @@ export interface OrderedDeliveryOptions<T> {
 }
 
 /** The defaults of {@link OrderedDeliveryOptions}. */
-export const ORDERED_DELIVERY_DEFAULTS = Object.freeze({ concurrency: 64, maxAttempts: 5 });
+export const ORDERED_DELIVERY_DEFAULTS = Object.freeze({
+  /** Default of {@link OrderedDeliveryOptions.concurrency}. */
+  concurrency: 64,
+  /** Default of {@link OrderedDeliveryOptions.maxAttempts}. */
+  maxAttempts: 5,
+});
 
 const NO_OUTCOME = 'deliver completed without an outcome';
 const OUTCOMES: readonly DeliveryOutcome[] = ['succeeded', 'failed', 'aborted', 'filtered'];
