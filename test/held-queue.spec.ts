@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { HeldQueue } from '../src/held-queue.js';
-import type { Ticket } from '../src/key-state.js';
+import { HeldQueue } from '../src/store/held-queue.js';
+import type { Ticket } from '../src/store/ticket.js';
 
 const ticket = (id: number, tag = ''): Ticket<string> => ({
   job: `${id}${tag}`,

@@ -1,5 +1,5 @@
 import { Observable, type MonoTypeOperatorFunction, type Subscription } from 'rxjs';
-import { checkStore, type BarrierStore } from '../store.js';
+import { checkStore, type BarrierStore } from '../store/barrier-store.js';
 
 /**
  * Admission: each job enters the store's barrier. Accepted jobs go on at

@@ -1,7 +1,7 @@
 import { Observable, type MonoTypeOperatorFunction } from 'rxjs';
-import type { JobStatus } from '../job-status.js';
-import { describeValue } from '../errors.js';
-import { checkStore, type BarrierStore } from '../store.js';
+import type { JobStatus } from '../store/job-status.js';
+import { describeValue } from '../core/errors.js';
+import { checkStore, type BarrierStore } from '../store/barrier-store.js';
 
 /**
  * Reports each outcome `{ job, state, error? }` to the barrier and passes it

@@ -1,5 +1,5 @@
 import { Observable, type MonoTypeOperatorFunction } from 'rxjs';
-import { checkStore, type BarrierStore } from '../store.js';
+import { checkStore, type BarrierStore } from '../store/barrier-store.js';
 
 /**
  * The last check before sending: jobs that need not wait go on; a job whose

@@ -1,9 +1,9 @@
 import { from, Observable, type ObservableInput, type OperatorFunction } from 'rxjs';
-import { describeValue, UnsupportedStateError } from '../errors.js';
-import type { DeliveryResult } from '../job-status.js';
-import { checkRetryDelay, type RetryDelay } from '../retry-delay.js';
-import { checkStore, type BarrierStore } from '../store.js';
-import { checkCount, checkFunction } from '../validate.js';
+import { describeValue, UnsupportedStateError } from '../core/errors.js';
+import type { DeliveryResult } from '../store/job-status.js';
+import { checkRetryDelay, type RetryDelay } from '../store/retry-delay.js';
+import { checkStore, type BarrierStore } from '../store/barrier-store.js';
+import { checkCount, checkFunction } from '../util/validate.js';
 import { barrierEnter } from './barrier-enter.js';
 import { concatMapByKey } from './concat-map-by-key.js';
 

@@ -1,5 +1,5 @@
 import type { Subscriber, Subscription } from 'rxjs';
-import type { Ticket } from './key-state.js';
+import type { Ticket } from './ticket.js';
 
 /**
  * One subscription of `barrierEnter`. Every job it admits remembers it, and

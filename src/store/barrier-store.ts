@@ -1,16 +1,16 @@
 import { BehaviorSubject, Subject, type Observable, type SchedulerLike, type Subscriber, type Subscription } from 'rxjs';
-import { ACCEPTED, Barrier, type EnterResult } from './barrier.js';
-import { BARRIER_DEFAULTS } from './barrier-options.js';
-import { describeValue, HeldJobsOverflowError, UnsupportedStateError } from './errors.js';
+import { ACCEPTED, Barrier, type EnterResult } from '../core/barrier.js';
+import { BARRIER_DEFAULTS } from '../core/barrier-options.js';
+import { describeValue, HeldJobsOverflowError, UnsupportedStateError } from '../core/errors.js';
 import { Entrance } from './entrance.js';
-import { FAILED, isJobState, stateCode, WAITING } from './job-state.js';
+import { FAILED, isJobState, stateCode, WAITING } from '../core/job-state.js';
 import type { JobStatus } from './job-status.js';
 import type { HeldQueue } from './held-queue.js';
-import { KeyState, newTicket, type Ticket } from './key-state.js';
-import { checkJobId, checkKey } from './validate.js';
+import { KeyState, newTicket, type Ticket } from './ticket.js';
+import { checkJobId, checkKey } from '../util/validate.js';
 import { retryDelayFor, type RetryDelay } from './retry-delay.js';
-import { timerDelay } from './timer-delay.js';
-import type { BarrierStoreEvent, BarrierStoreStats, HeldReason } from './store-events.js';
+import { timerDelay } from '../util/timer-delay.js';
+import type { BarrierStoreEvent, BarrierStoreStats, HeldReason } from './events.js';
 import { resolveStoreOptions, type BarrierStoreOptions, type ResolvedStoreOptions } from './store-options.js';
 
 /**

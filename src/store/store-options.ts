@@ -1,9 +1,9 @@
 import type { SchedulerLike } from 'rxjs';
 import { asyncScheduler } from 'rxjs';
-import type { BarrierOptions } from './barrier-options.js';
-import type { BarrierSnapshot } from './barrier-snapshot.js';
-import { describeValue } from './errors.js';
-import { checkCount } from './validate.js';
+import type { BarrierOptions } from '../core/barrier-options.js';
+import type { BarrierSnapshot } from '../core/barrier-snapshot.js';
+import { describeValue } from '../core/errors.js';
+import { checkCount } from '../util/validate.js';
 import { checkRetryDelay, DEFAULT_RETRY_DELAY, type RetryDelay } from './retry-delay.js';
 
 /** Options of a {@link BarrierStore}: the barrier's options plus the store's own. */

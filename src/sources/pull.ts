@@ -1,8 +1,8 @@
 import { Observable, type Subscription } from 'rxjs';
-import { describeValue } from './errors.js';
-import { checkStore, type BarrierStore } from './store.js';
-import { timerDelay } from './timer-delay.js';
-import { checkCount, checkMilliseconds } from './validate.js';
+import { describeValue } from '../core/errors.js';
+import { checkStore, type BarrierStore } from '../store/barrier-store.js';
+import { timerDelay } from '../util/timer-delay.js';
+import { checkCount, checkMilliseconds } from '../util/validate.js';
 
 /** A batch source: returns up to `demand` jobs, `[]` when none are ready yet, `null` when it has ended. */
 export type PullBatch<T> = (demand: number) => Promise<readonly T[] | null>;

@@ -1,5 +1,5 @@
-import { describeValue } from './errors.js';
-import { checkMilliseconds } from './validate.js';
+import { describeValue } from '../core/errors.js';
+import { checkMilliseconds } from '../util/validate.js';
 
 /**
  * How long to wait before a failed job is tried again: a fixed number of

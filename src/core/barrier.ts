@@ -5,7 +5,7 @@ import { JobIdSet } from './job-id-set.js';
 import { DISABLED, ENABLED, HALF_ENABLED, KeyRecord, MODE_NAMES, type Mode } from './key-record.js';
 import { RecordMap } from './record-map.js';
 import { ABORTED, FAILED, JOB_STATES, stateCode, WAITING, type JobState, type StateCode } from './job-state.js';
-import { checkJobId, checkKey } from './validate.js';
+import { checkJobId, checkKey } from '../util/validate.js';
 
 /** What {@link Barrier.enter} decided. Results may be shared, frozen objects: do not mutate them. */
 export interface EnterResult {

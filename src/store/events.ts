@@ -1,4 +1,4 @@
-import type { JobState } from './job-state.js';
+import type { JobState } from '../core/job-state.js';
 
 /** Why a job was held back at the entrance. */
 export type HeldReason = 'rejected' | 'behind' | 'paused';
