@@ -8,8 +8,10 @@ const ticket = (id: number, tag = ''): Ticket<string> => ({
   key: 'k',
   id,
   entrance: {} as Ticket<string>['entrance'],
+  state: 1,
   failures: 0,
   returning: false,
+  unordered: false,
 });
 
 const jobs = (queue: HeldQueue<string>): string[] => Array.from({ length: queue.length }, (_, i) => queue.at(i)!.job);

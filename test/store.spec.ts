@@ -1,4 +1,4 @@
-import { Observable, Subject, merge, of, type Subscription } from 'rxjs';
+import { Observable, Subject, merge, mergeMap, of, type Subscription } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
@@ -175,18 +175,18 @@ describe('BarrierStore stats()', () => {
   it('counts held, retrying and admitted jobs, records, queued commands, keys, entrances and paused keys', () => {
     const scheduler = newScheduler();
     const store = newStore(scheduler, { retryDelay: 10 });
-    expect(store.stats()).toEqual({ held: 0, retrying: 0, admitted: 0, total: 0, records: 0, queued: 0, keys: 0, entrances: 0, paused: 0 });
+    expect(store.stats()).toEqual({ held: 0, blocked: 0, retrying: 0, admitted: 0, total: 0, records: 0, queued: 0, keys: 0, entrances: 0, paused: 0 });
 
     const entry = new Entry(store).push(job('k', 1), job('j', 1));
-    expect(store.stats()).toEqual({ held: 0, retrying: 0, admitted: 2, total: 2, records: 0, queued: 0, keys: 0, entrances: 1, paused: 0 });
+    expect(store.stats()).toEqual({ held: 0, blocked: 0, retrying: 0, admitted: 2, total: 2, records: 0, queued: 0, keys: 0, entrances: 1, paused: 0 });
 
     report(store, job('k', 1), 'failed');
     entry.push(job('k', 2));
     store.pause('p');
-    expect(store.stats()).toEqual({ held: 1, retrying: 1, admitted: 1, total: 3, records: 1, queued: 0, keys: 2, entrances: 1, paused: 1 });
+    expect(store.stats()).toEqual({ held: 1, blocked: 1, retrying: 1, admitted: 1, total: 2, records: 1, queued: 0, keys: 2, entrances: 1, paused: 1 });
 
     advanceTo(scheduler, 10);
-    expect(store.stats()).toMatchObject({ held: 1, retrying: 0, admitted: 2, total: 3 });
+    expect(store.stats()).toMatchObject({ held: 1, blocked: 1, retrying: 0, admitted: 2, total: 2 });
 
     report(store, job('k', 1), 'succeeded');
     expect(store.stats()).toMatchObject({ held: 1, admitted: 1, records: 1, queued: 1 });
@@ -198,7 +198,7 @@ describe('BarrierStore stats()', () => {
     report(store, job('j', 1), 'filtered');
     store.resume('p');
     entry.close();
-    expect(store.stats()).toEqual({ held: 0, retrying: 0, admitted: 0, total: 0, records: 0, queued: 0, keys: 0, entrances: 0, paused: 0 });
+    expect(store.stats()).toEqual({ held: 0, blocked: 0, retrying: 0, admitted: 0, total: 0, records: 0, queued: 0, keys: 0, entrances: 0, paused: 0 });
   });
 });
 
@@ -531,9 +531,11 @@ describe('BarrierStore pressure$', () => {
     report(store, job('k', 1), 'failed');
     entry.push(job('k', 2));
     store.pressure$.subscribe((value) => pressure.push(value));
-    expect(store.stats()).toMatchObject({ retrying: 1, held: 1, total: 2 });
+    expect(store.stats()).toMatchObject({ retrying: 1, held: 1, blocked: 1, total: 1 });
     expect(pressure).toEqual([false]);
-    entry.push(job('k', 3));
+    entry.push(job('k', 3)); // blocked behind k#1: not counted
+    expect(pressure).toEqual([false]);
+    entry.push(job('j', 1), job('j', 2));
     expect(pressure).toEqual([false, true]);
   });
 
@@ -867,11 +869,9 @@ describe('BarrierStore shared by several pipelines', () => {
         concatMapByKey(
           (value) => value.key,
           (value) =>
-            new Observable<JobStatus<Job>>((subscriber) => {
-              if (!store.checkWait(value)) {
-                subscriber.complete();
-                return undefined;
-              }
+            of(value).pipe(
+              barrierWait(store),
+              mergeMap(() => new Observable<JobStatus<Job>>((subscriber) => {
               sent.push(name(value));
               const attempt = (attempts.get(name(value)) ?? 0) + 1;
               attempts.set(name(value), attempt);
@@ -879,7 +879,9 @@ describe('BarrierStore shared by several pipelines', () => {
                 subscriber.next({ job: value, state: outcome(value, attempt) });
                 subscriber.complete();
               }, latency);
-            }).pipe(barrierState(store)),
+            })),
+              barrierState(store),
+            ),
         ),
       )
       .subscribe((status) => settled.push(`${name(status.job)} ${status.state}`));
@@ -974,11 +976,15 @@ describe('BarrierStore: entrances that close before their jobs finish', () => {
     executor.unsubscribe();
   });
 
-  it('forgets orphans once no operator is subscribed, so a new pipeline takes the untracked path again', () => {
+  it('keeps an orphan until its outcome comes, tracking new jobs meanwhile; then a new job takes the untracked path again', () => {
     const store = newStore(newScheduler());
     new Entry(store).push(job('x', 1)).close();
     const next = new Entry(store).push(job('z', 1));
     expect(next.admitted).toEqual(['z#1']);
+    expect(store.stats()).toMatchObject({ admitted: 1, keys: 1 });
+    report(store, job('x', 1), 'succeeded'); // the orphan's outcome, from an executor elsewhere
+    report(store, job('z', 1), 'succeeded');
+    next.push(job('z', 2));
     expect(store.stats()).toMatchObject({ admitted: 1, keys: 0 });
   });
 });

@@ -1,5 +1,5 @@
-import type { Subscriber, Subscription } from 'rxjs';
-import type { Ticket } from './ticket.js';
+import type { Subscriber } from 'rxjs';
+import type { RetryPolicy } from './retry.js';
 
 /**
  * One subscription of `barrierEnter`. Every job it admits remembers it, and
@@ -15,10 +15,12 @@ export class Entrance<T> {
   tickets = 0;
   sourceDone = false;
   closed = false;
-  /** Retry timers of its failed jobs: they belong to the entrance. */
-  readonly retryTimers = new Map<Ticket<T>, Subscription>();
 
-  constructor(readonly subscriber: Subscriber<T>) {}
+  constructor(
+    readonly subscriber: Subscriber<T>,
+    /** How its failed jobs are retried: the store's policy, or its pipeline's (orderedDelivery's options). */
+    readonly retry: RetryPolicy,
+  ) {}
 
   get outstanding(): number {
     return this.untracked + this.tickets;
