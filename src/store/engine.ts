@@ -128,7 +128,7 @@ export class Engine<T> implements StorePort<T> {
       total: ledger.progressing,
       records: this.barrier.size,
       queued: this.barrier.pending,
-      keys: ledger.books.size,
+      keys: ledger.keys,
       entrances: this.entrances.size,
       paused: ledger.paused,
     };
@@ -202,7 +202,7 @@ export class Engine<T> implements StorePort<T> {
     const touched: string[] = [];
     const orphaned: { key: string; id: number }[] = [];
     if (entrance.tickets > 0) {
-      for (const [key, book] of ledger.books) {
+      for (const [key, book] of ledger.entries()) {
         ledger.dropHeld(key, book, (ticket) => ticket.entrance === entrance);
         for (let i = book.running.length - 1; i >= 0; i--) {
           const ticket = book.running[i]!;
@@ -249,7 +249,8 @@ export class Engine<T> implements StorePort<T> {
     const id = this.jobIdOf(job);
     if (!isJobState(state)) throw new UnsupportedStateError(state, ` for job ${describeValue(job)}`);
     // Resolve the job first: a call that throws must change nothing.
-    const tracked = this.ledger.bookOf(key)?.findRunning(id);
+    const book = this.ledger.bookOf(key);
+    const tracked = book?.findRunning(id);
     const owner = tracked === undefined ? this.untrackedEntrance(key, id, job) : undefined;
     const attempt = (tracked?.failures ?? 0) + 1;
     let outcome: JobState = state;
@@ -289,7 +290,7 @@ export class Engine<T> implements StorePort<T> {
     // User code ran since the job was resolved (a synchronous sync releasing
     // held jobs, events$ handlers): its entrance may have closed, making it
     // an orphan. Closing did the bookkeeping then.
-    if (tracked !== undefined && this.ledger.move(tracked, DONE)) {
+    if (tracked !== undefined && tracked.state === ADMITTED && this.ledger.move(tracked, DONE, book!)) {
       attempts = tracked.failures + 1;
       entrance = tracked.entrance;
     } else if (owner !== undefined && !owner.closed) {
@@ -366,7 +367,7 @@ export class Engine<T> implements StorePort<T> {
       }
       // User code ran inside enterBarrier: the key's book may be a new one.
       book = this.ledger.book(key);
-      if (result.accepted) this.run(newTicket(job, key, id, entrance));
+      if (result.accepted) this.run(newTicket(job, key, id, entrance), book);
       else this.holdNew(book, newTicket(job, key, id, entrance), 'rejected');
     }
     if (this.pruneCapable) this.schedulePrune();
@@ -383,8 +384,8 @@ export class Engine<T> implements StorePort<T> {
   }
 
   /** arrived → admitted (tracked). */
-  private run(ticket: Ticket<T>): void {
-    this.ledger.move(ticket, ADMITTED);
+  private run(ticket: Ticket<T>, book: KeyBook<T>): void {
+    this.ledger.move(ticket, ADMITTED, book);
     this.updatePressure();
     if (this.events.observed) this.events.emit({ type: 'admitted', key: ticket.key, jobId: ticket.id, job: ticket.job });
     ticket.entrance.subscriber.next(ticket.job);
@@ -407,7 +408,7 @@ export class Engine<T> implements StorePort<T> {
       }
     }
     if (overflow !== ticket) {
-      ledger.move(ticket, HELD);
+      ledger.move(ticket, HELD, book);
       this.updatePressure();
       if (events.observed) events.emit({ type: 'held', key: ticket.key, jobId: ticket.id, job: ticket.job, reason });
       if (overflow === undefined) return;

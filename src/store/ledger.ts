@@ -2,7 +2,10 @@ import type { Entrance } from './entrance.js';
 import { HeldQueue } from './held-queue.js';
 import { ADMITTED, ARRIVED, DONE, HELD, RETRYING, type Ticket, type TicketState } from './ticket.js';
 
-/** The store's books for one key; deleted as soon as the key is idle. */
+/** Parked (idle) books kept at most; past this, all of them are deleted at once. */
+const PARKED_LIMIT = 4096;
+
+/** The store's books for one key; parked as soon as the key is idle. */
 export class KeyBook<T> {
   /** Jobs held back, in job-id order. */
   readonly held = new HeldQueue<T>();
@@ -13,6 +16,8 @@ export class KeyBook<T> {
   paused = false;
   /** How many of `held` are blocked (see `Ledger.reblock`). */
   blocked = 0;
+  /** Idle, and kept for the key's next job (see `Ledger.dropIfIdle`): reads as no book. */
+  parked = false;
 
   get idle(): boolean {
     return this.held.length === 0 && this.running.length === 0 && this.retrying === 0 && !this.paused;
@@ -30,7 +35,9 @@ export class KeyBook<T> {
  * no ticket) are counted by `admitUntracked`/`finishUntracked`.
  */
 export class Ledger<T> {
-  readonly books = new Map<string, KeyBook<T>>();
+  /** Books by key, parked ones included. */
+  private readonly books = new Map<string, KeyBook<T>>();
+  private parkedCount = 0;
   private heldCount = 0;
   private blockedCount = 0;
   private retryingCount = 0;
@@ -60,21 +67,47 @@ export class Ledger<T> {
     return this.heldCount - this.blockedCount + this.retryingCount + this.admittedCount;
   }
 
-  bookOf(key: string): KeyBook<T> | undefined {
-    return this.books.get(key);
+  /** Keys with bookkeeping (held, retrying, tracked or paused jobs). */
+  get keys(): number {
+    return this.books.size - this.parkedCount;
   }
 
+  /** The key's book, unless it has none (or only a parked one). */
+  bookOf(key: string): KeyBook<T> | undefined {
+    const book = this.books.get(key);
+    return book === undefined || book.parked ? undefined : book;
+  }
+
+  /** The key's book, made (or unparked) when it has none. */
   book(key: string): KeyBook<T> {
     let book = this.books.get(key);
     if (book === undefined) {
       book = new KeyBook<T>();
       this.books.set(key, book);
+    } else if (book.parked) {
+      book.parked = false;
+      this.parkedCount--;
     }
     return book;
   }
 
+  /** Every key with bookkeeping and its book; deleting while iterating is safe. */
+  *entries(): IterableIterator<[string, KeyBook<T>]> {
+    for (const pair of this.books) if (!pair[1].parked) yield pair;
+  }
+
+  /**
+   * Ends the key's book once it is idle. The book is parked, not deleted, for
+   * the key's next job: with keyThreshold every job is tracked, and deleting
+   * and re-adding each key's book churned the map (as RecordMap's idle
+   * records avoid). Parked books are deleted together past PARKED_LIMIT.
+   */
   dropIfIdle(key: string, book: KeyBook<T>): void {
-    if (book.idle && this.books.get(key) === book) this.books.delete(key);
+    if (book.parked || !book.idle || this.books.get(key) !== book) return;
+    book.parked = true;
+    if (++this.parkedCount <= PARKED_LIMIT) return;
+    for (const [parkedKey, parked] of this.books) if (parked.parked) this.books.delete(parkedKey);
+    this.parkedCount = 0;
   }
 
   /** A job admitted with no record and no ticket: only counted. */
@@ -111,10 +144,9 @@ export class Ledger<T> {
    * counts. False when the ticket is not where its state says (user code
    * took it meanwhile: its entrance closed): nothing changes then.
    */
-  move(ticket: Ticket<T>, to: TicketState): boolean {
+  move(ticket: Ticket<T>, to: TicketState, book: KeyBook<T> = this.book(ticket.key)): boolean {
     const from = ticket.state;
     const { key } = ticket;
-    const book = this.book(key);
     switch (from) {
       case ARRIVED:
         ticket.entrance.tickets++;
@@ -124,9 +156,11 @@ export class Ledger<T> {
         this.heldCount--;
         break;
       case ADMITTED: {
-        const at = book.running.indexOf(ticket);
+        const { running } = book;
+        const at = running[0] === ticket ? 0 : running.indexOf(ticket);
         if (at < 0) return this.missing(key, book);
-        book.running.splice(at, 1);
+        if (running.length === 1) running.pop();
+        else running.splice(at, 1);
         this.admittedCount--;
         break;
       }
@@ -156,7 +190,7 @@ export class Ledger<T> {
     }
     ticket.state = to;
     if (from === HELD || to === HELD) this.reblock(key, book);
-    if (to !== HELD) this.dropIfIdle(key, book);
+    if (to === DONE || to === RETRYING) this.dropIfIdle(key, book);
     return true;
   }
 
