@@ -91,10 +91,15 @@ export class Engine<T> implements StorePort<T> {
       events.emit({ type: 'synced', applied });
     }
     if (changed.size > 0) {
-      // Applied outcomes may have cleared failed jobs: their keys' held jobs are no longer blocked.
-      for (const key of changed) this.ledger.reblock(key);
+      // Applied outcomes may have cleared failed jobs: their keys' held jobs
+      // are no longer blocked, and are tried again.
+      for (const key of changed) {
+        const book = this.ledger.bookOf(key);
+        if (book === undefined || book.held.length === 0) continue;
+        this.ledger.reblock(key, book);
+        this.releaseQueue.add(key);
+      }
       this.updatePressure();
-      for (const key of changed) this.releaseQueue.add(key);
       this.drainReleases();
     }
     for (const entrance of this.entrances) this.completeIfDone(entrance);
