@@ -26,7 +26,7 @@ export interface WaitResult {
 /** Accepted, and the barrier recorded nothing (so `leave` has nothing to undo). */
 export const ACCEPTED: EnterResult = Object.freeze({ accepted: true, previousFailedJobId: undefined });
 /** Accepted, and the job id was added to the key's running or draining set. */
-const ACCEPTED_RECORDED: EnterResult = Object.freeze({ accepted: true, previousFailedJobId: undefined });
+export const ACCEPTED_RECORDED: EnterResult = Object.freeze({ accepted: true, previousFailedJobId: undefined });
 const REJECTED: EnterResult = Object.freeze({ accepted: false, previousFailedJobId: undefined });
 const NO_WAIT: WaitResult = Object.freeze({ wait: false, previousFailedJobId: undefined });
 
@@ -223,6 +223,17 @@ export class Barrier {
     record.running?.delete(jobId);
     record.draining?.delete(jobId);
     if (record.inactive) this.retire(key, record);
+  }
+
+  /**
+   * @internal Whether `jobId` is in the key's running or draining set, i.e.
+   * entered and neither left nor synced terminal. Changes nothing.
+   */
+  tracks(key: string, jobId: number): boolean {
+    const entry = this.records.get(key);
+    const record = entry === undefined ? undefined : recordOf(entry);
+    if (record === undefined) return false;
+    return record.running?.has(jobId) === true || record.draining?.has(jobId) === true;
   }
 
   /**

@@ -1,5 +1,5 @@
 import type { SchedulerLike, Subscriber, Subscription } from 'rxjs';
-import { ACCEPTED, Barrier, type EnterResult } from '../core/barrier.js';
+import { ACCEPTED, ACCEPTED_RECORDED, Barrier, type EnterResult } from '../core/barrier.js';
 import { BARRIER_DEFAULTS } from '../core/barrier-options.js';
 import { describeValue, HeldJobsOverflowError, UnsupportedStateError } from '../core/errors.js';
 import { isJobState, type JobState } from '../core/job-state.js';
@@ -90,18 +90,19 @@ export class Engine<T> implements StorePort<T> {
       for (const key of watched) if (!this.barrier.has(key)) events.emit({ type: 'recordDeleted', key });
       events.emit({ type: 'synced', applied });
     }
-    if (changed.size > 0) {
-      // Applied outcomes may have cleared failed jobs: their keys' held jobs
-      // are no longer blocked, and are tried again.
+    // Applied outcomes may have cleared failed jobs: the held jobs of their
+    // keys are no longer blocked, and are tried again. (No held job, no key
+    // to look at: a burst of outcomes with nothing held costs no lookups.)
+    if (changed.size > 0 && this.ledger.held > 0) {
       for (const key of changed) {
         const book = this.ledger.bookOf(key);
         if (book === undefined || book.held.length === 0) continue;
         this.ledger.reblock(key, book);
         this.releaseQueue.add(key);
       }
-      this.updatePressure();
-      this.drainReleases();
     }
+    this.updatePressure();
+    this.drainReleases();
     for (const entrance of this.entrances) this.completeIfDone(entrance);
     return applied;
   }
@@ -221,8 +222,12 @@ export class Engine<T> implements StorePort<T> {
         ledger.dropIfIdle(key, book);
       }
     }
-    // The barrier recorded nothing for untracked jobs, so there is nothing to
-    // leave; their outcomes may still arrive from an executor elsewhere.
+    // Untracked jobs the barrier recorded are left (idempotent for those
+    // already done); their outcomes, like those of the other untracked jobs,
+    // may still arrive from an executor elsewhere.
+    entrance.recorded.drain((key, id) => {
+      if (this.barrier.tracks(key, id)) this.leaveBarrier(key, id);
+    });
     this.orphans.adopt(entrance, ledger.dropUntracked(entrance), orphaned);
     if (this.untrackedOwner === entrance) this.untrackedOwner = undefined;
     this.updatePressure();
@@ -301,6 +306,9 @@ export class Engine<T> implements StorePort<T> {
     } else if (owner !== undefined && !owner.closed) {
       entrance = owner;
       this.ledger.finishUntracked(owner);
+      // Finished: nothing to leave for it at close.
+      if (owner.untracked === 0) owner.recorded.clear();
+      else if (owner.recorded.size > 0) owner.recorded.finished(key, id);
     } else {
       this.orphans.forget(key, id);
     }
@@ -330,6 +338,8 @@ export class Engine<T> implements StorePort<T> {
 
   // ---- Transitions ----
 
+  private readonly stillTracked = (key: string, id: number): boolean => this.barrier.tracks(key, id);
+
   private readonly arriveDeferred = (entrance: Entrance<T>, job: T | typeof SOURCE_DONE): void => {
     if (job !== SOURCE_DONE) return this.admit(entrance, job);
     entrance.sourceDone = true;
@@ -352,17 +362,19 @@ export class Engine<T> implements StorePort<T> {
     } else {
       const result = this.enterBarrier(key, id);
       if (entrance.closed) return this.abandon(key, id, result);
-      // Hot path: nothing recorded, one entrance, and no anonymous orphans
-      // (whose outcomes could not be told from this job's): nothing to
-      // remember but a count.
+      // Hot path: a plain admission (nothing recorded, or only the job's id in
+      // its key's running set), one entrance, and no anonymous orphans (whose
+      // outcomes could not be told from this job's): nothing to remember but
+      // a count, and for a recorded job its key and id, to leave at close.
       if (
         book === undefined &&
-        result === ACCEPTED &&
+        (result === ACCEPTED || result === ACCEPTED_RECORDED) &&
         this.entrances.size === 1 &&
         !this.orphans.anonymousOutstanding &&
         !this.orphans.has(key, id)
       ) {
         this.ledger.admitUntracked(entrance);
+        if (result === ACCEPTED_RECORDED) entrance.recorded.add(key, id, this.stillTracked);
         this.untrackedOwner = entrance;
         if (this.ledger.progressing >= this.pressure.highWaterMark) this.updatePressure();
         if (this.events.observed) this.events.emit({ type: 'admitted', key, jobId: id, job });

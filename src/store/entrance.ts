@@ -1,4 +1,5 @@
 import type { Subscriber } from 'rxjs';
+import { RecordedLog } from './recorded-log.js';
 import type { RetryPolicy } from './retry.js';
 
 /**
@@ -11,6 +12,8 @@ export class Entrance<T> {
    * ticket of: counted, not tracked, so the no-record path allocates nothing.
    */
   untracked = 0;
+  /** Its untracked jobs the barrier did record: `leave`s for them when it closes. */
+  readonly recorded = new RecordedLog();
   /** Held, retrying and tracked admitted jobs of this entrance. */
   tickets = 0;
   sourceDone = false;
