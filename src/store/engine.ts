@@ -76,7 +76,7 @@ export class Engine<T> implements StorePort<T> {
     this.pruneInterval = timerDelay(Math.max(1, Math.min(disabledDuration, halfEnabledDuration)));
     // Outcomes queued in the snapshot: the sync that applies them must re-try
     // their keys, whose jobs would otherwise stay held for good.
-    for (const command of options.snapshot?.queue ?? []) this.syncPolicy.changed(command.key);
+    for (const command of options.snapshot?.queue ?? []) this.syncPolicy.scheduleFor(command.key);
   }
 
   // ---- The public side (BarrierStore delegates here) ----
@@ -248,7 +248,7 @@ export class Engine<T> implements StorePort<T> {
     const older = this.barrier.size !== 0 && this.tradedAway(key, id);
     if (!older && !this.barrier.wait(key, id).wait) return true;
     const ticket = this.takeAdmitted(key, id, job);
-    if (this.barrier.stateChanged(key, id, 'waiting')) this.syncPolicy.changed(key);
+    if (this.barrier.stateChanged(key, id, 'waiting')) this.syncPolicy.scheduleFor(key);
     this.handBack(ticket);
     return false;
   }
@@ -278,14 +278,14 @@ export class Engine<T> implements StorePort<T> {
       // the barrier would call it illegal. It retries after that job.
       this.leaveBarrier(key, id);
     } else if (this.barrier.stateChanged(key, id, outcome)) {
-      this.syncPolicy.changed(key);
+      this.syncPolicy.scheduleFor(key);
     }
     if (events.observed) events.recordChanged(key, hadRecord, this.barrier.has(key));
     if (outcome === 'waiting') {
       this.handBack(this.takeAdmitted(key, id, job));
       // With no record the barrier queued nothing, so no sync would re-try
       // the key: mark it changed, or the job stays held for good.
-      this.syncPolicy.changed(key);
+      this.syncPolicy.scheduleFor(key);
       return { state: outcome, attempts: attempt - 1 };
     }
     if (outcome === 'failed') {
@@ -346,7 +346,7 @@ export class Engine<T> implements StorePort<T> {
     this.completeIfDone(entrance);
   };
 
-  /** arrived → admitted, or arrived → held. */
+  /** arrived → admitted (emitted), or arrived → held. */
   private admit(entrance: Entrance<T>, job: T): void {
     const key = this.keyOf(job);
     const id = this.jobIdOf(job);
@@ -384,7 +384,7 @@ export class Engine<T> implements StorePort<T> {
       }
       // User code ran inside enterBarrier: the key's book may be a new one.
       book = this.ledger.book(key);
-      if (result.accepted) this.run(newTicket(job, key, id, entrance), book);
+      if (result.accepted) this.admitTicket(newTicket(job, key, id, entrance), book);
       else this.holdNew(book, newTicket(job, key, id, entrance), 'rejected');
     }
     if (this.pruneCapable) this.schedulePrune();
@@ -401,7 +401,7 @@ export class Engine<T> implements StorePort<T> {
   }
 
   /** arrived → admitted (tracked). */
-  private run(ticket: Ticket<T>, book: KeyBook<T>): void {
+  private admitTicket(ticket: Ticket<T>, book: KeyBook<T>): void {
     this.ledger.move(ticket, ADMITTED, book);
     this.updatePressure();
     if (this.events.observed) this.events.emit({ type: 'admitted', key: ticket.key, jobId: ticket.id, job: ticket.job });

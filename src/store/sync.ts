@@ -24,7 +24,7 @@ export class SyncPolicy {
   constructor(
     private readonly scheduler: SchedulerLike,
     readonly manual: boolean,
-    private readonly run: () => void,
+    private readonly runSync: () => void,
   ) {}
 
   /** Whether an automatic sync is scheduled and has not run yet. */
@@ -32,15 +32,15 @@ export class SyncPolicy {
     return this.action !== undefined;
   }
 
-  /** An outcome of `key` was queued (or its held jobs need another try): schedules the automatic sync. */
-  changed(key: string): void {
+  /** Remembers `key` for the next sync to re-try, and schedules that sync (automatic mode). */
+  scheduleFor(key: string): void {
     this.changedKeys.add(key);
     if (this.manual || this.action !== undefined) return;
     let ran = false;
     const action = this.scheduler.schedule(() => {
       ran = true;
       this.action = undefined;
-      this.run();
+      this.runSync();
     });
     // A synchronous scheduler has already synced: remembering its action
     // would block every later sync and every completion.
