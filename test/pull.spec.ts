@@ -243,7 +243,8 @@ describe('pull: bounded memory', () => {
       // Jobs blocked behind a failed job do not count (they are bounded per key by maxHeldPerKey).
       let most = 0;
       const asked = (count: number): void => {
-        most = Math.max(most, store.stats().total + count);
+        const { total, blocked } = store.stats();
+        most = Math.max(most, total - blocked + count);
       };
       let next = 0;
       const batch = async (demand: number): Promise<Job[] | null> => {

@@ -183,10 +183,10 @@ describe('BarrierStore stats()', () => {
     report(store, job('k', 1), 'failed');
     entry.push(job('k', 2));
     store.pause('p');
-    expect(store.stats()).toEqual({ held: 1, blocked: 1, retrying: 1, admitted: 1, total: 2, records: 1, queued: 0, keys: 2, entrances: 1, paused: 1 });
+    expect(store.stats()).toEqual({ held: 1, blocked: 1, retrying: 1, admitted: 1, total: 3, records: 1, queued: 0, keys: 2, entrances: 1, paused: 1 });
 
     advanceTo(scheduler, 10);
-    expect(store.stats()).toMatchObject({ held: 1, blocked: 1, retrying: 0, admitted: 2, total: 2 });
+    expect(store.stats()).toMatchObject({ held: 1, blocked: 1, retrying: 0, admitted: 2, total: 3 });
 
     report(store, job('k', 1), 'succeeded');
     expect(store.stats()).toMatchObject({ held: 1, admitted: 1, records: 1, queued: 1 });
@@ -531,7 +531,7 @@ describe('BarrierStore pressure$', () => {
     report(store, job('k', 1), 'failed');
     entry.push(job('k', 2));
     store.pressure$.subscribe((value) => pressure.push(value));
-    expect(store.stats()).toMatchObject({ retrying: 1, held: 1, blocked: 1, total: 1 });
+    expect(store.stats()).toMatchObject({ retrying: 1, held: 1, blocked: 1, total: 2 });
     expect(pressure).toEqual([false]);
     entry.push(job('k', 3)); // blocked behind k#1: not counted
     expect(pressure).toEqual([false]);

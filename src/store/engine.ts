@@ -131,7 +131,7 @@ export class Engine<T> implements StorePort<T> {
       blocked: ledger.blocked,
       retrying: ledger.retrying,
       admitted: ledger.admitted,
-      total: ledger.progressing,
+      total: ledger.held + ledger.retrying + ledger.admitted,
       records: this.barrier.size,
       queued: this.barrier.pending,
       keys: ledger.keys,

@@ -36,8 +36,8 @@ export interface BarrierStoreStats {
   /** Jobs admitted and not yet reported terminal (nor failed nor waiting). */
   admitted: number;
   /**
-   * `held - blocked + retrying + admitted`: the jobs that can make progress,
-   * the count `highWaterMark` bounds.
+   * `held + retrying + admitted`: every job in the store. `highWaterMark`
+   * bounds `total - blocked`, the jobs that can make progress.
    */
   total: number;
   /** Keys with a barrier record (`barrier.size`). */
