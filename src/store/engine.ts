@@ -44,7 +44,7 @@ export class Engine<T> implements StorePort<T> {
   readonly pressure: Pressure;
   private readonly ledger: Ledger<T>;
   private readonly syncPolicy: SyncPolicy;
-  private readonly retryTimers: RetryTimers<T>;
+  private readonly retryTimers: RetryTimers<Entrance<T>, Ticket<T>>;
   private readonly orphans = new Orphans<T>();
   private readonly gate = new AdmissionGate<T>();
   private readonly entrances = new Set<Entrance<T>>();
@@ -69,7 +69,7 @@ export class Engine<T> implements StorePort<T> {
     this.ledger = new Ledger<T>((key) => this.barrier.peek(key));
     this.pressure = new Pressure(this.options.highWaterMark);
     this.syncPolicy = new SyncPolicy(scheduler, this.options.manualSync, () => this.sync());
-    this.retryTimers = new RetryTimers<T>(scheduler);
+    this.retryTimers = new RetryTimers<Entrance<T>, Ticket<T>>(scheduler);
     this.pruneCapable = (options.keyThreshold ?? 0) > 0 || options.orderingDisabled !== undefined;
     const disabledDuration = options.disabledDuration ?? BARRIER_DEFAULTS.disabledDuration;
     const halfEnabledDuration = options.halfEnabledDuration ?? BARRIER_DEFAULTS.halfEnabledDuration;
@@ -468,7 +468,7 @@ export class Engine<T> implements StorePort<T> {
       this.updatePressure();
       return;
     }
-    this.retryTimers.start(ticket, delay, this.retryDue);
+    this.retryTimers.start(entrance, ticket, delay, this.retryDue);
   }
 
   private readonly retryDue = (ticket: Ticket<T>): void => {

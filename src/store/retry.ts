@@ -2,8 +2,6 @@ import type { SchedulerLike, Subscription } from 'rxjs';
 import { describeValue } from '../core/errors.js';
 import { timerDelay } from '../util/timer-delay.js';
 import { checkCount, checkMilliseconds } from '../util/validate.js';
-import type { Entrance } from './entrance.js';
-import type { Ticket } from './ticket.js';
 
 /**
  * The retry policy, all of it: how long a failed job waits (`retryDelay`),
@@ -69,35 +67,37 @@ export function afterFailure(policy: RetryPolicy, attempt: number): { state: 'fa
   return { state: 'failed', delay: timerDelay(retryDelayFor(policy.retryDelay, attempt)) };
 }
 
-/** The retry timers of failed jobs, by entrance: an entrance that closes cancels its own. */
-export class RetryTimers<T> {
-  private readonly timers = new Map<Entrance<T>, Map<Ticket<T>, Subscription>>();
+/**
+ * The retry timers of failed jobs, by their owner (the entrance that will
+ * re-emit them): an owner that closes cancels its own.
+ */
+export class RetryTimers<Owner extends object, Job> {
+  private readonly timers = new Map<Owner, Map<Job, Subscription>>();
 
   constructor(private readonly scheduler: SchedulerLike) {}
 
-  /** Calls `due(ticket)` after `delay` ms on the scheduler, unless `cancel` runs first. */
-  start(ticket: Ticket<T>, delay: number, due: (ticket: Ticket<T>) => void): void {
-    const { entrance } = ticket;
+  /** Calls `due(job)` after `delay` ms on the scheduler, unless `cancel(owner)` runs first. */
+  start(owner: Owner, job: Job, delay: number, due: (job: Job) => void): void {
     let ran = false;
     const timer = this.scheduler.schedule(() => {
       ran = true;
-      this.timers.get(entrance)?.delete(ticket);
-      due(ticket);
+      this.timers.get(owner)?.delete(job);
+      due(job);
     }, delay);
     // A zero delay on a synchronous scheduler (queueScheduler) may already
     // have run, and its action need not be closed: cancelling it again at
     // unsubscribe would count the retry twice.
     if (ran) return;
-    let own = this.timers.get(entrance);
-    if (own === undefined) this.timers.set(entrance, (own = new Map()));
-    own.set(ticket, timer);
+    let own = this.timers.get(owner);
+    if (own === undefined) this.timers.set(owner, (own = new Map()));
+    own.set(job, timer);
   }
 
-  /** Cancels the entrance's timers; returns the tickets they would have brought back. */
-  cancel(entrance: Entrance<T>): Ticket<T>[] {
-    const own = this.timers.get(entrance);
+  /** Cancels the owner's timers; returns the jobs they would have brought back. */
+  cancel(owner: Owner): Job[] {
+    const own = this.timers.get(owner);
     if (own === undefined) return [];
-    this.timers.delete(entrance);
+    this.timers.delete(owner);
     for (const timer of own.values()) timer.unsubscribe();
     return [...own.keys()];
   }
