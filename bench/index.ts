@@ -15,6 +15,10 @@
  *                  child per measurement (for --cpu-prof and debugging; the
  *                  JIT feedback of one workload then affects the next)
  *   --no-write     do not overwrite bench/RESULTS.md
+ *   --baseline <git-ref>
+ *                  also build <git-ref> in a temporary git worktree and run
+ *                  each suite on it right after the working tree's build,
+ *                  then print a table of ns/job beside the baseline's (≤ 1.10×)
  *
  * Prints the machine and one table per suite, and writes the tables with the
  * command and the date to bench/RESULTS.md. Needs `node --expose-gc`.
@@ -31,6 +35,7 @@ import { barrierSuite } from './barrier.bench.js';
 import { deliverySuite } from './delivery.bench.js';
 import { operatorsSuite } from './operators.bench.js';
 import { soakSuite } from './soak.bench.js';
+import { BENCH_DIST_ENV, buildBaseline, compareRows } from './baseline.js';
 import { MEASURED, STALE_BUILD } from './lib.js';
 import { FULL, QUICK, markdownTable, textTable, type BenchOptions, type Row, type Suite } from './harness.js';
 
@@ -42,13 +47,14 @@ const { values } = parseArgs({
     quick: { type: 'boolean', default: false },
     inline: { type: 'boolean', default: false },
     'no-write': { type: 'boolean', default: false },
+    baseline: { type: 'string' },
     help: { type: 'boolean', short: 'h', default: false },
   },
   strict: true,
 });
 
 if (values.help) {
-  console.log(`npm run bench [-- --only <${SUITES.map((s) => s.name).join('|')}>] [--quick] [--inline] [--no-write]`);
+  console.log(`npm run bench [-- --only <${SUITES.map((s) => s.name).join('|')}>] [--quick] [--inline] [--no-write] [--baseline <git-ref>]`);
   process.exit(0);
 }
 
@@ -89,14 +95,36 @@ console.log(measured);
 console.log(setup);
 if (options.quick) console.log('--quick: a smoke run, the figures are rough');
 
+if (values.baseline !== undefined && options.inline) {
+  console.error('--baseline needs a fresh process per measurement: drop --inline');
+  process.exit(1);
+}
+const baseline = values.baseline === undefined ? undefined : buildBaseline(values.baseline);
+if (baseline !== undefined) console.log(`Baseline: ${values.baseline} (${baseline.commit}), built in ${baseline.dist}`);
+
 const results: { suite: Suite; rows: Row[] }[] = [];
-for (const suite of selected) {
-  console.log(`\n## ${suite.title}\n`);
-  const started = performance.now();
-  const rows = await suite.run(options);
-  console.log(textTable(rows));
-  console.log(`(${((performance.now() - started) / 1000).toFixed(1)} s)`);
-  results.push({ suite, rows });
+try {
+  for (const suite of selected) {
+    console.log(`\n## ${suite.title}\n`);
+    const started = performance.now();
+    const rows = await suite.run(options);
+    console.log(textTable(rows));
+    console.log(`(${((performance.now() - started) / 1000).toFixed(1)} s)`);
+    results.push({ suite, rows });
+    if (baseline === undefined) continue;
+    // The same suite on the baseline's build, right after: the children read the variable.
+    process.env[BENCH_DIST_ENV] = baseline.dist;
+    console.log(`\n## ${suite.title}: baseline ${values.baseline} (${baseline.commit})\n`);
+    const baselineRows = await suite.run(options);
+    delete process.env[BENCH_DIST_ENV];
+    console.log(textTable(baselineRows));
+    const comparison = compareRows(rows, baselineRows, values.baseline!);
+    console.log(`\n## ${suite.title}: this build vs ${values.baseline}\n`);
+    console.log(textTable(comparison));
+    results.push({ suite: { ...suite, title: `${suite.title}: this build vs ${values.baseline} (${baseline.commit})`, notes: [] }, rows: comparison });
+  }
+} finally {
+  baseline?.remove();
 }
 
 const failed = results.flatMap(({ rows }) => rows.filter((row) => row.pass === false));

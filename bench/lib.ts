@@ -12,13 +12,16 @@
  * first; run by hand, a missing or stale build is reported.
  */
 import { statSync, readdirSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 type Runtime = typeof import('../src/index.js');
 type Operators = typeof import('../src/operators/index.js');
 
-const INDEX = new URL('../dist/index.js', import.meta.url);
-const OPERATORS = new URL('../dist/operators/index.js', import.meta.url);
+// `--baseline` (bench/baseline.ts) points this at another build of the package.
+const OTHER_DIST = process.env['RX_BARRIER_BENCH_DIST'];
+const DIST = OTHER_DIST === undefined ? new URL('../dist/', import.meta.url) : pathToFileURL(`${OTHER_DIST}/`);
+const INDEX = new URL('index.js', DIST);
+const OPERATORS = new URL('operators/index.js', DIST);
 const SRC = fileURLToPath(new URL('../src/', import.meta.url));
 
 /** mtime of the newest file under `dir`. */
@@ -38,7 +41,7 @@ try {
   throw new Error('bench: dist/ is not built; run `npm run bench` (it builds first) or `npm run build`');
 }
 /** Set when a file under src/ is newer than the build: the figures would not be the sources'. */
-export const STALE_BUILD = newest(SRC) > builtAt;
+export const STALE_BUILD = OTHER_DIST === undefined && newest(SRC) > builtAt;
 
 const runtime = (await import(INDEX.href)) as Runtime;
 const operators = (await import(OPERATORS.href)) as Operators;

@@ -6,7 +6,8 @@
  * streams) can be read with `for await`. `pull` turns such an iterator into
  * an Observable that asks for the next message only while the store is below
  * its `highWaterMark`, so a slow endpoint makes the consumer stop fetching
- * instead of buffering the whole topic in memory. Messages are acknowledged
+ * instead of buffering the whole topic in memory. (Messages blocked behind a
+ * failed one do not count toward the mark: set `maxHeldPerKey` to bound them.) Messages are acknowledged
  * after their terminal result: an aborted one too, once it is dead-lettered
  * (see dead-letter.ts).
  *
@@ -28,8 +29,10 @@ export interface Message {
 
 /** A broker client: `messages()` yields what is published, `ack` confirms a message is done. */
 export class FakeBrokerClient {
-  /** Messages handed out and not yet acknowledged, at most. */
+  /** Messages handed out and not yet acknowledged, at most, not counting those `blocked()` says are blocked. */
   maxUnacked = 0;
+  /** How many unacknowledged messages wait behind a failed one (the store's `stats().blocked`). */
+  blocked: () => number = () => 0;
   readonly acked: string[] = [];
   private handedOut = 0;
 
@@ -39,7 +42,7 @@ export class FakeBrokerClient {
     for (const message of this.published) {
       await new Promise((resolve) => setImmediate(resolve)); // a network fetch
       this.handedOut++;
-      this.maxUnacked = Math.max(this.maxUnacked, this.handedOut - this.acked.length);
+      this.maxUnacked = Math.max(this.maxUnacked, this.handedOut - this.acked.length - this.blocked());
       yield message;
     }
   }
@@ -52,7 +55,11 @@ export class FakeBrokerClient {
 export interface ConsumeResult {
   /** The order messages were acknowledged in. */
   readonly acked: readonly string[];
-  /** How far the consumer got ahead of its acknowledgements: never above the high-water mark. */
+  /**
+   * How far the consumer got ahead of its acknowledgements: never above the
+   * high-water mark, plus the messages blocked behind a failed one (those
+   * are bounded per key by `maxHeldPerKey`, not by the mark).
+   */
   readonly maxUnacked: number;
   readonly highWaterMark: number;
   /** `true` once the store reached the mark and `pull` stopped asking, `false` once it fell back to half. */
@@ -72,6 +79,7 @@ export async function main(): Promise<ConsumeResult> {
     highWaterMark,
     retryDelay: 2,
   });
+  client.blocked = () => store.stats().blocked;
   const pressure: boolean[] = [];
   store.pressure$.subscribe((full) => pressure.push(full));
 

@@ -1,5 +1,9 @@
-import { Observable, type MonoTypeOperatorFunction, type Subscription } from 'rxjs';
-import { checkStore, type BarrierStore } from '../store.js';
+import { Observable, type MonoTypeOperatorFunction } from 'rxjs';
+import type { Entrance } from '../store/entrance.js';
+import { portOf, type StorePort } from '../store/port.js';
+import type { RetryPolicy } from '../store/retry.js';
+import type { BarrierStore } from '../store/barrier-store.js';
+import { relay } from './relay.js';
 
 /**
  * Admission: each job enters the store's barrier. Accepted jobs go on at
@@ -20,32 +24,30 @@ import { checkStore, type BarrierStore } from '../store.js';
  * )
  */
 export function barrierEnter<T>(store: BarrierStore<T>): MonoTypeOperatorFunction<T> {
-  checkStore(store, 'barrierEnter');
-  return (source) =>
-    new Observable<T>((subscriber) => {
-      const entrance = store.openEntrance(subscriber);
-      // Registered before the source is subscribed, and holding the subscriber
-      // the source itself sees: if downstream unsubscribes (or we error) while
-      // a synchronous source is emitting, the source stops at once instead of
-      // pushing the rest of its jobs into a closed entrance.
-      let sourceSubscriber: Subscription | undefined;
-      subscriber.add(() => {
-        sourceSubscriber?.unsubscribe();
-        store.closeEntrance(entrance);
-      });
-      new Observable<T>((inner) => {
-        sourceSubscriber = inner;
-        return source.subscribe(inner);
-      }).subscribe({
-        next: (job) => {
-          try {
-            store.admit(entrance, job);
-          } catch (error) {
-            subscriber.error(error);
-          }
-        },
-        error: (error: unknown) => subscriber.error(error),
-        complete: () => store.sourceCompleted(entrance),
-      });
-    });
+  const port = portOf<T>(store, 'barrierEnter');
+  return (source) => enter(port, source, undefined, undefined);
+}
+
+/**
+ * `barrierEnter` on the store's engine: its failed jobs follow `retry`
+ * (orderedDelivery's options), and `opened` learns the entrance.
+ */
+export function enter<T>(
+  port: StorePort<T>,
+  source: Observable<T>,
+  retry: Partial<RetryPolicy> | undefined,
+  opened: ((entrance: Entrance<T>) => void) | undefined,
+): Observable<T> {
+  return new Observable<T>((subscriber) => {
+    const entrance = port.openEntrance(subscriber, retry);
+    opened?.(entrance);
+    relay(
+      source,
+      subscriber,
+      (job) => port.arrive(entrance, job),
+      () => port.sourceCompleted(entrance),
+    );
+    // After the source's teardown: a source stopped first pushes nothing into a closed entrance.
+    subscriber.add(() => port.closeEntrance(entrance));
+  });
 }

@@ -1,13 +1,16 @@
 import { Observable, type MonoTypeOperatorFunction } from 'rxjs';
-import type { JobStatus } from '../job-status.js';
-import { describeValue } from '../errors.js';
-import { checkStore, type BarrierStore } from '../store.js';
+import type { BarrierStore } from '../store/barrier-store.js';
+import type { JobStatus } from '../store/job-status.js';
+import { portOf } from '../store/port.js';
+import { relay, reportStatus } from './relay.js';
 
 /**
  * Reports each outcome `{ job, state, error? }` to the barrier and passes it
  * on. Put it after the outcome is known, and after persisting it if you do.
  * A `failed` job goes back to its entrance for a retry after the store's
- * `retryDelay`; `succeeded`, `aborted` and `filtered` are terminal.
+ * `retryDelay`; `succeeded`, `aborted` and `filtered` are terminal. The
+ * failed attempt numbered the store's `maxAttempts` is passed on as
+ * `aborted`.
  *
  * @example
  * send(job).pipe(
@@ -16,29 +19,18 @@ import { checkStore, type BarrierStore } from '../store.js';
  * )
  */
 export function barrierState<T>(store: BarrierStore<T>): MonoTypeOperatorFunction<JobStatus<T>> {
-  checkStore(store, 'barrierState');
+  const port = portOf<T>(store, 'barrierState');
   return (source) =>
     new Observable<JobStatus<T>>((subscriber) => {
-      const detach = store.attach();
-      const subscription = source.subscribe({
-        next: (status) => {
-          try {
-            if (typeof status !== 'object' || status === null || !('state' in status)) {
-              throw new TypeError(`barrierState takes { job, state } statuses, got ${describeValue(status)}`);
-            }
-            store.report(status);
-          } catch (error) {
-            subscriber.error(error);
-            return;
-          }
-          subscriber.next(status);
+      relay(
+        source,
+        subscriber,
+        (status) => {
+          const { state } = reportStatus(port, status);
+          subscriber.next(state === status.state ? status : { ...status, state });
         },
-        error: (error: unknown) => subscriber.error(error),
-        complete: () => subscriber.complete(),
-      });
-      return () => {
-        subscription.unsubscribe();
-        detach();
-      };
+        undefined,
+        port as never,
+      );
     });
 }

@@ -1,5 +1,7 @@
 import { Observable, type MonoTypeOperatorFunction } from 'rxjs';
-import { checkStore, type BarrierStore } from '../store.js';
+import type { BarrierStore } from '../store/barrier-store.js';
+import { portOf } from '../store/port.js';
+import { relay } from './relay.js';
 
 /**
  * The last check before sending: jobs that need not wait go on; a job whose
@@ -10,27 +12,17 @@ import { checkStore, type BarrierStore } from '../store.js';
  * of(job).pipe(barrierWait(store), mergeMap(send), barrierState(store))
  */
 export function barrierWait<T>(store: BarrierStore<T>): MonoTypeOperatorFunction<T> {
-  checkStore(store, 'barrierWait');
+  const port = portOf<T>(store, 'barrierWait');
   return (source) =>
     new Observable<T>((subscriber) => {
-      const detach = store.attach();
-      const subscription = source.subscribe({
-        next: (job) => {
-          let pass: boolean;
-          try {
-            pass = store.checkWait(job);
-          } catch (error) {
-            subscriber.error(error);
-            return;
-          }
-          if (pass) subscriber.next(job);
+      relay(
+        source,
+        subscriber,
+        (job) => {
+          if (port.handBackIfWaiting(job)) subscriber.next(job);
         },
-        error: (error: unknown) => subscriber.error(error),
-        complete: () => subscriber.complete(),
-      });
-      return () => {
-        subscription.unsubscribe();
-        detach();
-      };
+        undefined,
+        port as never,
+      );
     });
 }

@@ -1,7 +1,7 @@
 import { Observable, from } from 'rxjs';
 import type { ObservableInput, Observer, OperatorFunction, Subscriber, Subscription, Unsubscribable } from 'rxjs';
-import { describeValue } from '../errors.js';
-import { checkCount, checkFunction } from '../validate.js';
+import { describeValue } from '../core/errors.js';
+import { checkCount, checkFunction } from '../util/validate.js';
 
 /**
  * Projects each value to an inner observable and merges their outputs, running

@@ -8,6 +8,6 @@ export { concatMapByKey } from './concat-map-by-key.js';
 export { barrierEnter } from './barrier-enter.js';
 export { barrierWait } from './barrier-wait.js';
 export { barrierState } from './barrier-state.js';
-export type { JobStatus, DeliveryResult } from '../job-status.js';
+export type { JobStatus, DeliveryResult } from '../store/job-status.js';
 export { orderedDelivery, ORDERED_DELIVERY_DEFAULTS } from './ordered-delivery.js';
 export type { DeliveryOutcome, OrderedDeliveryOptions } from './ordered-delivery.js';

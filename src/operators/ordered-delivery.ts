@@ -1,11 +1,14 @@
 import { from, Observable, type ObservableInput, type OperatorFunction } from 'rxjs';
-import { describeValue, UnsupportedStateError } from '../errors.js';
-import type { DeliveryResult } from '../job-status.js';
-import { checkRetryDelay, type RetryDelay } from '../retry-delay.js';
-import { checkStore, type BarrierStore } from '../store.js';
-import { checkCount, checkFunction } from '../validate.js';
-import { barrierEnter } from './barrier-enter.js';
+import { describeValue, UnsupportedStateError } from '../core/errors.js';
+import type { Entrance } from '../store/entrance.js';
+import type { BarrierStore } from '../store/barrier-store.js';
+import type { DeliveryResult } from '../store/job-status.js';
+import { portOf } from '../store/port.js';
+import { checkMaxAttempts, checkRetryDelay, type RetryDelay } from '../store/retry.js';
+import { checkCount, checkFunction } from '../util/validate.js';
+import { enter } from './barrier-enter.js';
 import { concatMapByKey } from './concat-map-by-key.js';
+import { reportStatus } from './relay.js';
 
 /** What one call of `deliver` may report. */
 export type DeliveryOutcome = 'succeeded' | 'failed' | 'aborted' | 'filtered';
@@ -29,8 +32,10 @@ export interface OrderedDeliveryOptions<T> {
   concurrency?: number;
   /**
    * The failed attempt numbered `maxAttempts` is reported as `aborted`
-   * instead: the job's result is `aborted` with the last error.
-   * @default 5
+   * instead: the job's result is `aborted` with the last error. The store
+   * applies it (see retry.ts), as it applies its own `maxAttempts` to
+   * `barrierState`.
+   * @default the store's maxAttempts when it sets one, else 5
    * @example maxAttempts: Infinity // retry until it succeeds
    */
   maxAttempts?: number;
@@ -76,48 +81,55 @@ export function orderedDelivery<T>(
   if (typeof options !== 'object' || options === null) {
     throw new TypeError(`orderedDelivery options must be an object, got ${describeValue(options)}`);
   }
-  const { deliver, concurrency = ORDERED_DELIVERY_DEFAULTS.concurrency, maxAttempts = ORDERED_DELIVERY_DEFAULTS.maxAttempts } = options;
-  checkStore(store, 'orderedDelivery');
+  const { deliver, concurrency = ORDERED_DELIVERY_DEFAULTS.concurrency } = options;
+  const port = portOf<T>(store, 'orderedDelivery');
   checkFunction('option deliver', deliver);
   checkCount('option concurrency', concurrency, 1, true);
-  checkCount('option maxAttempts', maxAttempts, 1, true);
+  checkMaxAttempts('maxAttempts', options.maxAttempts);
   checkRetryDelay('retryDelay', options.retryDelay);
-  const retryDelay = options.retryDelay ?? store.options.retryDelay;
+  // The pipeline's retry policy: its entrance carries it, and the store applies it.
+  const retry = {
+    maxAttempts: options.maxAttempts ?? port.maxAttempts ?? ORDERED_DELIVERY_DEFAULTS.maxAttempts,
+    ...(options.retryDelay === undefined ? {} : { retryDelay: options.retryDelay }),
+  };
 
+  // barrierWait, deliver and barrierState for one attempt, on the same port calls as those operators.
   const attempt = (job: T): Observable<DeliveryResult<T>> =>
     new Observable<DeliveryResult<T>>((subscriber) => {
-      const key = store.keyOf(job);
-      const jobId = store.jobIdOf(job);
+      const key = port.keyOf(job);
+      const jobId = port.jobIdOf(job);
       // A job that must wait is handed back to its entrance; nothing to emit.
-      if (!store.checkWait(job, key, jobId)) {
+      if (!port.handBackIfWaiting(job, key, jobId)) {
         subscriber.complete();
         return undefined;
       }
-      const number = store.failuresOf(key, jobId) + 1;
+      const number = port.attemptOf(key, jobId);
       let settled = false;
 
       const settle = (outcome: unknown, error: unknown, hasError: boolean): void => {
         settled = true;
+        // Torn down meanwhile (deliver unsubscribed the pipeline): the job went with its entrance.
+        if (subscriber.closed) return;
         if (outcome !== 'succeeded' && outcome !== 'failed' && outcome !== 'aborted' && outcome !== 'filtered') {
           subscriber.error(new UnsupportedStateError(outcome, ` returned by deliver for job ${describeValue(job)}`, OUTCOMES));
           return;
         }
-        const state = outcome === 'failed' && number >= maxAttempts ? 'aborted' : outcome;
+        let reported: { state: string; attempts: number };
         try {
-          store.report(hasError ? { job, state, error } : { job, state }, retryDelay);
+          reported = reportStatus(port, hasError ? { job, state: outcome, error } : { job, state: outcome });
         } catch (reportError) {
           // An illegal sequence, or a job the store does not know: not retried.
           subscriber.error(reportError);
           return;
         }
-        if (state !== 'failed') {
+        const { state } = reported;
+        if (state === 'succeeded' || state === 'aborted' || state === 'filtered') {
           const result: DeliveryResult<T> = { job, key, jobId, state, attempts: number };
           if (hasError) result.error = error;
           subscriber.next(result);
         }
         subscriber.complete();
       };
-
       let input: ObservableInput<DeliveryOutcome> | DeliveryOutcome;
       try {
         input = deliver(job, number);
@@ -156,6 +168,17 @@ export function orderedDelivery<T>(
       return subscription;
     });
 
-  const runByKey = concatMapByKey((job: T) => store.keyOf(job), attempt, concurrency);
-  return (source) => source.pipe(barrierEnter(store), runByKey);
+  const runByKey = concatMapByKey((job: T) => port.keyOf(job), attempt, concurrency);
+  return (source) =>
+    new Observable<DeliveryResult<T>>((subscriber) => {
+      let entrance: Entrance<T> | undefined;
+      const subscription = enter(port, source, retry, (opened) => (entrance = opened))
+        .pipe(runByKey)
+        .subscribe(subscriber);
+      return () => {
+        subscription.unsubscribe();
+        // The executor went down with the entrance: none of its jobs will report.
+        if (entrance !== undefined) port.executorClosed(entrance);
+      };
+    });
 }

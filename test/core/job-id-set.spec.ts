@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { JobIdSet } from '../../src/job-id-set.js';
+import { JobIdSet } from '../../src/core/job-id-set.js';
 
 describe('JobIdSet', () => {
   it('starts empty and does not contain 0', () => {

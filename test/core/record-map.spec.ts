@@ -1,8 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Barrier } from '../../src/index.js';
-import { ENABLED, KeyRecord } from '../../src/key-record.js';
-import { RecordMap } from '../../src/record-map.js';
+import { ENABLED, KeyRecord } from '../../src/core/key-record.js';
+import { RecordMap } from '../../src/core/record-map.js';
 
 const record = (): KeyRecord => new KeyRecord(ENABLED, 0, 1, null, null);
 

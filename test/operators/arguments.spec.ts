@@ -20,9 +20,12 @@ describe('operators reject something that is not a store, when called', () => {
     }
   });
 
-  it('a store passes whichever build made it: the check is by shape', () => {
-    const lookalike = Object.create(BarrierStore.prototype) as BarrierStore<Job>;
-    expect(() => barrierEnter(lookalike)).not.toThrow();
+  it('a store passes whichever build made it: the check is by a registered symbol, not the class', () => {
+    const port = Symbol.for('rx-barrier.store-port');
+    const store = new BarrierStore<Job>({ key: (value) => value.key, jobId: (value) => value.id });
+    const otherBuild = { [port]: (store as unknown as Record<symbol, unknown>)[port] } as unknown as BarrierStore<Job>;
+    expect(() => barrierEnter(otherBuild)).not.toThrow();
+    expect(() => barrierEnter(Object.create(BarrierStore.prototype) as BarrierStore<Job>)).toThrow(TypeError);
   });
 });
 

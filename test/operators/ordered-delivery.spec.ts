@@ -500,6 +500,7 @@ describe('orderedDelivery: results and completion', () => {
     ]);
     expect(store.stats()).toEqual({
       held: 0,
+      blocked: 0,
       retrying: 0,
       admitted: 0,
       total: 0,
@@ -538,6 +539,7 @@ describe('orderedDelivery: unsubscribing', () => {
     expect(calls).toEqual(['a1#1@0', 'b1#1@0', 'c1#1@0']);
     expect(store.stats()).toEqual({
       held: 0,
+      blocked: 0,
       retrying: 0,
       admitted: 0,
       total: 0,

@@ -1,15 +1,17 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { HeldQueue } from '../../src/held-queue.js';
-import type { Ticket } from '../../src/key-state.js';
+import { HeldQueue } from '../../src/store/held-queue.js';
+import type { Ticket } from '../../src/store/ticket.js';
 
 const ticket = (id: number, tag = ''): Ticket<string> => ({
   job: `${id}${tag}`,
   key: 'k',
   id,
   entrance: {} as Ticket<string>['entrance'],
+  state: 1,
   failures: 0,
   returning: false,
+  unordered: false,
 });
 
 const jobs = (queue: HeldQueue<string>): string[] => Array.from({ length: queue.length }, (_, i) => queue.at(i)!.job);

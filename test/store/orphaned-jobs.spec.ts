@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import type { JobState, JobStatus } from '../../src/index.js';
 import { barrierEnter, barrierState, barrierWait, concatMapByKey, orderedDelivery } from '../../src/operators/index.js';
 import { job, newStore, type Job } from '../support/jobs.js';
-import { newScheduler, advanceTo, Entry, deliverUntil, orderedPipeline } from '../support/store-harness.js';
+import { newScheduler, advanceTo, Entry, deliverUntil, orderedPipeline, report } from '../support/store-harness.js';
 
 describe('BarrierStore: entrances that close before their jobs finish', () => {
   it('regression: an outcome of a closed entrance\'s job was counted against a later entrance, completing it early', () => {
@@ -24,11 +24,15 @@ describe('BarrierStore: entrances that close before their jobs finish', () => {
     executor.unsubscribe();
   });
 
-  it('forgets orphans once no operator is subscribed, so a new pipeline takes the untracked path again', () => {
+  it('keeps an orphan until its outcome comes, tracking new jobs meanwhile; then a new job takes the untracked path again', () => {
     const store = newStore({ scheduler: newScheduler() });
     new Entry(store).push(job('x', 1)).close();
     const next = new Entry(store).push(job('z', 1));
     expect(next.admitted).toEqual(['z#1']);
+    expect(store.stats()).toMatchObject({ admitted: 1, keys: 1 });
+    report(store, job('x', 1), 'succeeded'); // the orphan's outcome, from an executor elsewhere
+    report(store, job('z', 1), 'succeeded');
+    next.push(job('z', 2));
     expect(store.stats()).toMatchObject({ admitted: 1, keys: 0 });
   });
 });

@@ -31,9 +31,11 @@ describe('BarrierStore pressure$', () => {
     report(store, job('k', 1), 'failed');
     entry.push(job('k', 2));
     store.pressure$.subscribe((value) => pressure.push(value));
-    expect(store.stats()).toMatchObject({ retrying: 1, held: 1, total: 2 });
+    expect(store.stats()).toMatchObject({ retrying: 1, held: 1, blocked: 1, total: 2 });
     expect(pressure).toEqual([false]);
-    entry.push(job('k', 3));
+    entry.push(job('k', 3)); // blocked behind k#1: not counted
+    expect(pressure).toEqual([false]);
+    entry.push(job('j', 1), job('j', 2));
     expect(pressure).toEqual([false, true]);
   });
 

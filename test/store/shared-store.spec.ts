@@ -1,9 +1,9 @@
 // BarrierStore shared by several pipelines: entrances in one, executors in another.
-import { Observable, Subject, merge, type Subscription } from 'rxjs';
+import { Observable, Subject, merge, mergeMap, of, type Subscription } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import { describe, expect, it } from 'vitest';
 import { BarrierStore, type JobState, type JobStatus } from '../../src/index.js';
-import { barrierEnter, barrierState, concatMapByKey } from '../../src/operators/index.js';
+import { barrierEnter, barrierState, barrierWait, concatMapByKey } from '../../src/operators/index.js';
 import { job, label, newStore, type Job } from '../support/jobs.js';
 import { newScheduler, advanceTo, Entry, report } from '../support/store-harness.js';
 
@@ -24,19 +24,22 @@ describe('BarrierStore shared by several pipelines', () => {
         concatMapByKey(
           (value) => value.key,
           (value) =>
-            new Observable<JobStatus<Job>>((subscriber) => {
-              if (!store.checkWait(value)) {
-                subscriber.complete();
-                return undefined;
-              }
-              sent.push(label(value));
-              const attempt = (attempts.get(label(value)) ?? 0) + 1;
-              attempts.set(label(value), attempt);
-              return scheduler.schedule(() => {
-                subscriber.next({ job: value, state: outcome(value, attempt) });
-                subscriber.complete();
-              }, latency);
-            }).pipe(barrierState(store)),
+            of(value).pipe(
+              barrierWait(store),
+              mergeMap(
+                () =>
+                  new Observable<JobStatus<Job>>((subscriber) => {
+                    sent.push(label(value));
+                    const attempt = (attempts.get(label(value)) ?? 0) + 1;
+                    attempts.set(label(value), attempt);
+                    return scheduler.schedule(() => {
+                      subscriber.next({ job: value, state: outcome(value, attempt) });
+                      subscriber.complete();
+                    }, latency);
+                  }),
+              ),
+              barrierState(store),
+            ),
         ),
       )
       .subscribe((status) => settled.push(`${label(status.job)} ${status.state}`));

@@ -1,10 +1,10 @@
 import type { SchedulerLike } from 'rxjs';
 import { asyncScheduler } from 'rxjs';
-import type { BarrierOptions } from './barrier-options.js';
-import type { BarrierSnapshot } from './barrier-snapshot.js';
-import { describeValue } from './errors.js';
-import { checkCount } from './validate.js';
-import { checkRetryDelay, DEFAULT_RETRY_DELAY, type RetryDelay } from './retry-delay.js';
+import type { BarrierOptions } from '../core/barrier-options.js';
+import type { BarrierSnapshot } from '../core/barrier-snapshot.js';
+import { describeValue } from '../core/errors.js';
+import { checkCount } from '../util/validate.js';
+import { checkMaxAttempts, checkRetryDelay, DEFAULT_RETRY_DELAY, type RetryDelay, type RetryPolicy } from './retry.js';
 
 /** Options of a {@link BarrierStore}: the barrier's options plus the store's own. */
 export interface BarrierStoreOptions<T> extends BarrierOptions {
@@ -76,6 +76,15 @@ export interface BarrierStoreOptions<T> extends BarrierOptions {
    * @example retryDelay: (attempt) => 1_000 * attempt
    */
   retryDelay?: RetryDelay;
+  /**
+   * The failed attempt numbered `maxAttempts` is reported `aborted` instead
+   * of `failed`, on every path (`barrierState` passes the status on with
+   * `state: 'aborted'`). `orderedDelivery` takes this value when the store
+   * sets it, and 5 otherwise (its own `maxAttempts` option overrides both).
+   * @default Infinity
+   * @example maxAttempts: 8
+   */
+  maxAttempts?: number;
 }
 
 /** The store's own options with defaults filled in. */
@@ -87,7 +96,10 @@ export interface ResolvedStoreOptions<T> {
   readonly highWaterMark: number;
   readonly maxHeldPerKey: number;
   readonly onOverflow: ((job: T) => void) | undefined;
-  readonly retryDelay: RetryDelay;
+  /** The retry policy of entrances that set none of their own. */
+  readonly retry: RetryPolicy;
+  /** `maxAttempts` as given (undefined when not), for `orderedDelivery`'s default. */
+  readonly maxAttempts: number | undefined;
 }
 
 /** The defaults of the store's own options (see {@link BarrierStoreOptions}). */
@@ -102,6 +114,7 @@ export interface StoreDefaults {
   readonly maxHeldPerKey: number;
   /** Default of {@link BarrierStoreOptions.retryDelay}. */
   readonly retryDelay: (attempt: number) => number;
+  readonly maxAttempts: number;
 }
 
 /**
@@ -119,6 +132,7 @@ export const STORE_DEFAULTS: StoreDefaults = Object.freeze({
   highWaterMark: Infinity,
   maxHeldPerKey: Infinity,
   retryDelay: DEFAULT_RETRY_DELAY,
+  maxAttempts: Infinity,
 } as const);
 
 function limit(name: string, value: unknown, fallback: number, min: number): number {
@@ -141,6 +155,7 @@ export function resolveStoreOptions<T>(options: BarrierStoreOptions<T>): Resolve
   fn('jobId', options.jobId, true);
   fn('onOverflow', options.onOverflow, false);
   checkRetryDelay('retryDelay', options.retryDelay);
+  checkMaxAttempts('maxAttempts', options.maxAttempts);
   const { scheduler = STORE_DEFAULTS.scheduler, sync = STORE_DEFAULTS.sync } = options;
   if (typeof scheduler !== 'object' || scheduler === null || typeof scheduler.schedule !== 'function' || typeof scheduler.now !== 'function') {
     throw new TypeError(`option scheduler must be a SchedulerLike, got ${describeValue(scheduler)}`);
@@ -154,6 +169,10 @@ export function resolveStoreOptions<T>(options: BarrierStoreOptions<T>): Resolve
     highWaterMark: limit('highWaterMark', options.highWaterMark, STORE_DEFAULTS.highWaterMark, 1),
     maxHeldPerKey: limit('maxHeldPerKey', options.maxHeldPerKey, STORE_DEFAULTS.maxHeldPerKey, 0),
     onOverflow: options.onOverflow,
-    retryDelay: options.retryDelay ?? STORE_DEFAULTS.retryDelay,
+    retry: {
+      retryDelay: options.retryDelay ?? STORE_DEFAULTS.retryDelay,
+      maxAttempts: options.maxAttempts ?? STORE_DEFAULTS.maxAttempts,
+    },
+    maxAttempts: options.maxAttempts,
   };
 }

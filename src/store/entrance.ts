@@ -1,5 +1,6 @@
-import type { Subscriber, Subscription } from 'rxjs';
-import type { Ticket } from './key-state.js';
+import type { Subscriber } from 'rxjs';
+import { RecordedLog } from './recorded-log.js';
+import type { RetryPolicy } from './retry.js';
 
 /**
  * One subscription of `barrierEnter`. Every job it admits remembers it, and
@@ -11,14 +12,18 @@ export class Entrance<T> {
    * ticket of: counted, not tracked, so the no-record path allocates nothing.
    */
   untracked = 0;
+  /** Its untracked jobs the barrier did record: `leave`s for them when it closes. */
+  readonly recorded = new RecordedLog();
   /** Held, retrying and tracked admitted jobs of this entrance. */
   tickets = 0;
   sourceDone = false;
   closed = false;
-  /** Retry timers of its failed jobs: they belong to the entrance. */
-  readonly retryTimers = new Map<Ticket<T>, Subscription>();
 
-  constructor(readonly subscriber: Subscriber<T>) {}
+  constructor(
+    readonly subscriber: Subscriber<T>,
+    /** How its failed jobs are retried: the store's policy, or its pipeline's (orderedDelivery's options). */
+    readonly retry: RetryPolicy,
+  ) {}
 
   get outstanding(): number {
     return this.untracked + this.tickets;

@@ -2,10 +2,10 @@ import { resolveBarrierOptions, type BarrierOptions, type ResolvedBarrierOptions
 import { checkSnapshot, type BarrierRecordSnapshot, type BarrierSnapshot, type QueuedStateSnapshot } from './barrier-snapshot.js';
 import { formatMetadata, IllegalJobSequenceError, type IllegalSequenceLocation } from './errors.js';
 import { JobIdSet } from './job-id-set.js';
-import { DISABLED, ENABLED, HALF_ENABLED, KeyRecord, MODE_NAMES, type Mode } from './key-record.js';
+import { DISABLED, ENABLED, failedJobOf, failedOnly, fieldsOf, KeyRecord, MODE_NAMES, recordOf, type Mode } from './key-record.js';
 import { RecordMap } from './record-map.js';
 import { ABORTED, FAILED, JOB_STATES, stateCode, WAITING, type JobState, type StateCode } from './job-state.js';
-import { checkJobId, checkKey } from './validate.js';
+import { checkJobId, checkKey } from '../util/validate.js';
 
 /** What {@link Barrier.enter} decided. Results may be shared, frozen objects: do not mutate them. */
 export interface EnterResult {
@@ -26,7 +26,7 @@ export interface WaitResult {
 /** Accepted, and the barrier recorded nothing (so `leave` has nothing to undo). */
 export const ACCEPTED: EnterResult = Object.freeze({ accepted: true, previousFailedJobId: undefined });
 /** Accepted, and the job id was added to the key's running or draining set. */
-const ACCEPTED_RECORDED: EnterResult = Object.freeze({ accepted: true, previousFailedJobId: undefined });
+export const ACCEPTED_RECORDED: EnterResult = Object.freeze({ accepted: true, previousFailedJobId: undefined });
 const REJECTED: EnterResult = Object.freeze({ accepted: false, previousFailedJobId: undefined });
 const NO_WAIT: WaitResult = Object.freeze({ wait: false, previousFailedJobId: undefined });
 
@@ -88,12 +88,12 @@ export class Barrier {
       // Sets the new options do not keep would misfire: a running set under
       // keyThreshold 0 would disable the key at its next enter, a draining
       // set under concurrencyLimit 0 would reject every job of the key.
-      const concurrent = keyThreshold > 0 && r.concurrent !== null ? JobIdSet.of(r.concurrent) : null;
+      const running = keyThreshold > 0 && r.concurrent !== null ? JobIdSet.of(r.concurrent) : null;
       const draining = concurrencyLimit > 0 && r.draining !== null ? JobIdSet.of(r.draining) : null;
-      const record = new KeyRecord(mode, r.modeSince, failed, concurrent, draining);
+      const record = new KeyRecord(mode, r.modeSince, failed, running, draining);
       if (record.inactive) continue;
-      const bare = mode === ENABLED && failed !== undefined && r.modeSince === 0 && concurrent === null && draining === null;
-      barrier.records.set(r.key, bare ? failed : record);
+      const bare = mode === ENABLED && failed !== undefined && r.modeSince === 0 && running === null && draining === null;
+      barrier.records.set(r.key, bare ? failedOnly(failed) : record);
     }
     for (const command of snapshot.queue) barrier.enqueue(command.key, command.jobId, stateCode(command.state), undefined);
     return barrier;
@@ -127,13 +127,14 @@ export class Barrier {
       // Hot path: no record, nothing to allocate.
       return this.keepIdle ? this.enterRecord(key, jobId, undefined, undefined) : ACCEPTED;
     }
-    if (typeof entry === 'number') return this.enterFailed(key, jobId, entry);
-    if (!entry.idle) return this.enterRecord(key, jobId, entry, undefined);
+    const record = recordOf(entry);
+    if (record === undefined) return this.enterFailed(key, jobId, failedJobOf(entry)!);
+    if (!record.idle) return this.enterRecord(key, jobId, record, undefined);
     // A key with no record but a kept one (keyThreshold > 0): steps 1 to 8
     // come down to "a fresh record running this job" unless ordering is off.
-    if (this.options.orderingDisabled !== undefined) return this.enterRecord(key, jobId, undefined, entry);
-    this.newRecord(entry).concurrent!.add(jobId);
-    this.records.revive(entry);
+    if (this.options.orderingDisabled !== undefined) return this.enterRecord(key, jobId, undefined, record);
+    this.newRecord(record).running!.add(jobId);
+    this.records.revive(record);
     return ACCEPTED_RECORDED;
   }
 
@@ -154,19 +155,13 @@ export class Barrier {
     const { keyThreshold, concurrencyLimit } = this.options;
     if (this.orderingDisabledFor(key)) return ACCEPTED;
     const record = existing ?? this.newRecord(idle);
-    let mode = record.mode;
-    let modeSince = record.modeSince;
-    if (mode !== ENABLED) {
-      const now = this.options.now();
-      if (mode === DISABLED ? now - modeSince > this.options.disabledDuration : now - modeSince > this.options.halfEnabledDuration) {
-        mode = mode === DISABLED ? HALF_ENABLED : ENABLED;
-        modeSince = now;
-      }
-    }
+    // The mode step, applied (record.advance) only once every check has passed.
+    const now = record.mode === ENABLED ? 0 : this.options.now();
+    const mode = record.modeAt(now, this.options);
     if (mode === DISABLED) return ACCEPTED;
 
-    const { concurrent, draining, failedJobId } = record;
-    if (concurrent !== null && concurrent.size >= keyThreshold && !concurrent.has(jobId)) {
+    const { running, draining, failedJobId } = record;
+    if (running !== null && running.size >= keyThreshold && !running.has(jobId)) {
       // A hot key: trade its ordering for throughput. This job is not recorded.
       this.records.set(key, this.freshDisabled());
       return ACCEPTED;
@@ -179,13 +174,12 @@ export class Barrier {
       if (failedJobId > jobId && mode === ENABLED) error = this.illegal('enter', key, failedJobId, jobId);
       result = { accepted: failedJobId === jobId, previousFailedJobId: failedJobId };
     } else {
-      result = concurrent !== null || draining !== null ? ACCEPTED_RECORDED : ACCEPTED;
+      result = running !== null || draining !== null ? ACCEPTED_RECORDED : ACCEPTED;
     }
     // Every check has passed: from here on the call takes effect.
-    record.mode = mode;
-    record.modeSince = modeSince;
+    record.advance(now, this.options);
     if (result.accepted) {
-      concurrent?.add(jobId);
+      running?.add(jobId);
       draining?.add(jobId);
     }
     if (idle !== undefined) this.records.revive(idle);
@@ -202,8 +196,8 @@ export class Barrier {
     idle.modeSince = 0;
     idle.failedJobId = undefined;
     idle.draining = null;
-    if (idle.concurrent === null) idle.concurrent = new JobIdSet();
-    else idle.concurrent.clear();
+    if (idle.running === null) idle.running = new JobIdSet();
+    else idle.running.clear();
     return idle;
   }
 
@@ -224,10 +218,22 @@ export class Barrier {
     if (typeof key !== 'string') checkKey(key);
     if (typeof jobId !== 'number' || (jobId | 0) !== jobId) checkJobId(jobId);
     const entry = this.records.get(key);
-    if (entry === undefined || typeof entry === 'number') return;
-    entry.concurrent?.delete(jobId);
-    entry.draining?.delete(jobId);
-    if (entry.inactive) this.retire(key, entry);
+    const record = entry === undefined ? undefined : recordOf(entry);
+    if (record === undefined) return;
+    record.running?.delete(jobId);
+    record.draining?.delete(jobId);
+    if (record.inactive) this.retire(key, record);
+  }
+
+  /**
+   * @internal Whether `jobId` is in the key's running or draining set, i.e.
+   * entered and neither left nor synced terminal. Changes nothing.
+   */
+  tracks(key: string, jobId: number): boolean {
+    const entry = this.records.get(key);
+    const record = entry === undefined ? undefined : recordOf(entry);
+    if (record === undefined) return false;
+    return record.running?.has(jobId) === true || record.draining?.has(jobId) === true;
   }
 
   /**
@@ -251,7 +257,7 @@ export class Barrier {
   peek(key: string): number | undefined {
     checkKey(key);
     const entry = this.records.get(key);
-    return typeof entry === 'object' ? entry.failedJobId : entry;
+    return entry === undefined ? undefined : failedJobOf(entry);
   }
 
   /**
@@ -269,15 +275,10 @@ export class Barrier {
     if (typeof jobId !== 'number' || (jobId | 0) !== jobId) checkJobId(jobId);
     const entry = this.records.get(key);
     if (entry === undefined) return NO_WAIT;
-    let failed: number;
-    let enabled = true;
-    if (typeof entry === 'number') {
-      failed = entry;
-    } else {
-      if (entry.mode === DISABLED || entry.failedJobId === undefined) return NO_WAIT;
-      failed = entry.failedJobId;
-      enabled = entry.mode === ENABLED;
-    }
+    const failed = failedJobOf(entry);
+    const mode = recordOf(entry)?.mode ?? ENABLED;
+    if (failed === undefined || mode === DISABLED) return NO_WAIT;
+    const enabled = mode === ENABLED;
     const result: WaitResult = { wait: jobId !== failed, previousFailedJobId: failed };
     if (failed > jobId && enabled) this.reportIllegal(this.illegal('wait', key, failed, jobId));
     return result;
@@ -305,7 +306,7 @@ export class Barrier {
     // With no record, applying any other state changes nothing.
     const entry = this.records.get(key);
     if (entry === undefined) return false;
-    this.enqueue(key, jobId, code, typeof entry === 'object' ? entry : undefined);
+    this.enqueue(key, jobId, code, recordOf(entry));
     return true;
   }
 
@@ -343,7 +344,7 @@ export class Barrier {
   disabled(key: string): boolean {
     checkKey(key);
     const entry = this.records.get(key);
-    return typeof entry === 'object' && entry.mode === DISABLED;
+    return entry !== undefined && recordOf(entry)?.mode === DISABLED;
   }
 
   /**
@@ -361,13 +362,7 @@ export class Barrier {
     const now = this.options.now();
     let deleted = 0;
     for (const [key, entry] of this.records.records()) {
-      if (entry.mode === DISABLED && now - entry.modeSince > this.options.disabledDuration) {
-        entry.mode = HALF_ENABLED;
-        entry.modeSince = now;
-      } else if (entry.mode === HALF_ENABLED && now - entry.modeSince > this.options.halfEnabledDuration) {
-        entry.mode = ENABLED;
-        entry.modeSince = now;
-      }
+      entry.advance(now, this.options);
       if (entry.inactive) {
         this.records.delete(key);
         deleted++;
@@ -386,18 +381,15 @@ export class Barrier {
   snapshot(): BarrierSnapshot {
     const records: BarrierRecordSnapshot[] = [];
     for (const [key, entry] of this.records.sorted()) {
-      records.push(
-        typeof entry === 'number'
-          ? { key, mode: 'enabled', modeSince: 0, failedJobId: entry, concurrent: null, draining: null }
-          : {
-              key,
-              mode: MODE_NAMES[entry.mode]!,
-              modeSince: entry.modeSince,
-              failedJobId: entry.failedJobId ?? null,
-              concurrent: entry.concurrent && entry.concurrent.toArray(),
-              draining: entry.draining && entry.draining.toArray(),
-            },
-      );
+      const { mode, modeSince, failedJobId, running, draining } = fieldsOf(entry);
+      records.push({
+        key,
+        mode: MODE_NAMES[mode]!,
+        modeSince,
+        failedJobId: failedJobId ?? null,
+        concurrent: running && running.toArray(),
+        draining: draining && draining.toArray(),
+      });
     }
     const queue: QueuedStateSnapshot[] = [];
     for (let i = 0; i < this.queueLength; i++) {
@@ -422,14 +414,11 @@ export class Barrier {
     const parts: string[] = [];
     for (const [key, entry] of this.records.sorted()) {
       let text = JSON.stringify(key);
-      if (typeof entry === 'number') {
-        text += ` failed job ${entry}`;
-      } else {
-        if (entry.mode !== ENABLED) text += ` ${MODE_NAMES[entry.mode]} since ${entry.modeSince}`;
-        if (entry.failedJobId !== undefined) text += ` failed job ${entry.failedJobId}`;
-        if (entry.concurrent !== null) text += ` running [${entry.concurrent.toArray().join(', ')}]`;
-        if (entry.draining !== null) text += ` draining [${entry.draining.toArray().join(', ')}]`;
-      }
+      const { mode, modeSince, failedJobId, running, draining } = fieldsOf(entry);
+      if (mode !== ENABLED) text += ` ${MODE_NAMES[mode]} since ${modeSince}`;
+      if (failedJobId !== undefined) text += ` failed job ${failedJobId}`;
+      if (running !== null) text += ` running [${running.toArray().join(', ')}]`;
+      if (draining !== null) text += ` draining [${draining.toArray().join(', ')}]`;
       parts.push(text);
     }
     const meta = formatMetadata(this.options.metadata);
@@ -453,23 +442,24 @@ export class Barrier {
     const entry = queued === undefined || queued.detached ? this.records.get(key) : queued.idle ? undefined : queued;
     if (entry === undefined) return;
     const drainAfterAbort = code === ABORTED && this.options.concurrencyLimit > 0;
-    if (typeof entry === 'number') {
+    const record = recordOf(entry);
+    if (record === undefined) {
       // Only its own terminal state clears a failed job; other ids are out of date.
-      if (code === WAITING || entry !== jobId) return;
+      if (code === WAITING || failedJobOf(entry) !== jobId) return;
       if (drainAfterAbort) this.records.set(key, new KeyRecord(ENABLED, 0, undefined, null, new JobIdSet()));
       else this.records.delete(key);
       return;
     }
-    if (code !== WAITING && entry.mode === DISABLED) return;
-    entry.concurrent?.delete(jobId);
-    entry.draining?.delete(jobId);
+    if (code !== WAITING && record.mode === DISABLED) return;
+    record.running?.delete(jobId);
+    record.draining?.delete(jobId);
     if (code !== WAITING) {
-      const failed = entry.failedJobId;
+      const failed = record.failedJobId;
       if (failed !== undefined && failed !== jobId) return;
-      entry.failedJobId = undefined;
-      entry.draining = drainAfterAbort && failed === jobId ? new JobIdSet() : null;
+      record.failedJobId = undefined;
+      record.draining = drainAfterAbort && failed === jobId ? new JobIdSet() : null;
     }
-    if (entry.inactive) this.retire(key, entry);
+    if (record.inactive) this.retire(key, record);
   }
 
   private applyFailed(key: string, jobId: number): void {
@@ -478,23 +468,25 @@ export class Barrier {
     if (this.options.orderingDisabled?.(key) === true) return;
     const entry = this.records.get(key);
     if (entry === undefined) {
-      this.records.set(key, jobId);
+      this.records.set(key, failedOnly(jobId));
       return;
     }
-    if (typeof entry === 'number') {
+    const record = recordOf(entry);
+    if (record === undefined) {
       // Nothing to change: the earlier failed job stays the failed one.
-      if (entry > jobId) this.reportIllegal(this.illegal('job_failed', key, entry, jobId));
+      const failed = failedJobOf(entry)!;
+      if (failed > jobId) this.reportIllegal(this.illegal('job_failed', key, failed, jobId));
       return;
     }
-    if (entry.mode === DISABLED) return;
-    const failed = entry.failedJobId;
+    if (record.mode === DISABLED) return;
+    const failed = record.failedJobId;
     const error =
-      failed !== undefined && failed > jobId && entry.mode === ENABLED
+      failed !== undefined && failed > jobId && record.mode === ENABLED
         ? this.illegal('job_failed', key, failed, jobId)
         : undefined;
-    entry.concurrent?.delete(jobId);
-    entry.draining = null;
-    if (failed === undefined) entry.failedJobId = jobId;
+    record.running?.delete(jobId);
+    record.draining = null;
+    if (failed === undefined) record.failedJobId = jobId;
     if (error !== undefined) this.reportIllegal(error);
   }
 

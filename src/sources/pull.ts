@@ -1,8 +1,9 @@
 import { Observable, type Subscription } from 'rxjs';
-import { describeValue } from './errors.js';
-import { checkStore, type BarrierStore } from './store.js';
-import { timerDelay } from './timer-delay.js';
-import { checkCount, checkMilliseconds } from './validate.js';
+import { describeValue } from '../core/errors.js';
+import type { BarrierStore } from '../store/barrier-store.js';
+import { portOf } from '../store/port.js';
+import { timerDelay } from '../util/timer-delay.js';
+import { checkCount, checkMilliseconds } from '../util/validate.js';
 
 /** A batch source: returns up to `demand` jobs, `[]` when none are ready yet, `null` when it has ended. */
 export type PullBatch<T> = (demand: number) => Promise<readonly T[] | null>;
@@ -60,12 +61,12 @@ export function pull<T>(
   const { pollInterval = PULL_DEFAULTS.pollInterval, batchSize = PULL_DEFAULTS.batchSize } = options;
   checkMilliseconds('option pollInterval', pollInterval);
   checkCount('option batchSize', batchSize, 1, false);
-  checkStore(store, 'pull');
+  const port = portOf<T>(store, 'pull');
   const isIterable = typeof source === 'object' && source !== null && Symbol.asyncIterator in source;
   if (!isIterable && typeof source !== 'function') {
     throw new TypeError(`pull source must be an AsyncIterable or a batch function, got ${describeValue(source)}`);
   }
-  const scheduler = store.options.scheduler;
+  const scheduler = port.scheduler;
 
   return new Observable<T>((subscriber) => {
     let closed = false;
@@ -82,7 +83,7 @@ export function pull<T>(
     const answered = (): void => {
       if (!busy) return;
       busy = false;
-      store.received(requested);
+      port.received(requested);
       requested = 0;
     };
     const fail = (error: unknown): void => {
@@ -98,7 +99,7 @@ export function pull<T>(
     // Asks the source for more while the store has room; one request at a time.
     const ask = (): void => {
       if (closed || busy) return;
-      const demand = store.request(iterator !== undefined ? 1 : batchSize);
+      const demand = port.request(iterator !== undefined ? 1 : batchSize);
       if (demand === 0) {
         // Under pressure, pressure$ turning false asks again. Otherwise the
         // room is out with another pull's request, and nothing would tell us

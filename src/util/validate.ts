@@ -1,4 +1,4 @@
-import { describeValue } from './errors.js';
+import { describeValue } from '../core/errors.js';
 
 /** Throws a TypeError unless `key` is a string. */
 export function checkKey(key: unknown, context = ''): asserts key is string {

@@ -1,5 +1,5 @@
 import { describeValue, type BarrierMetadata, type IllegalJobSequenceError } from './errors.js';
-import { checkCount, checkFunction, checkMilliseconds } from './validate.js';
+import { checkCount, checkFunction, checkMilliseconds } from '../util/validate.js';
 
 /** Options of a {@link Barrier}. Every option is optional. */
 export interface BarrierOptions {

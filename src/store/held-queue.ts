@@ -1,4 +1,4 @@
-import type { Ticket } from './key-state.js';
+import type { Ticket } from './ticket.js';
 
 /** Released slots at the front past which the array is compacted. */
 const COMPACT_AFTER = 1024;

@@ -1,4 +1,4 @@
-import type { Entry, KeyRecord } from './key-record.js';
+import { recordOf, type Entry, type KeyRecord } from './key-record.js';
 
 /** Slots of the presence filter; a power of two. */
 const FILTER_SLOTS = 4096;
@@ -72,7 +72,7 @@ export class RecordMap {
   /** The key's record; an idle one reads as none. */
   get(key: string): Entry | undefined {
     const entry = this.find(key);
-    return typeof entry === 'object' && entry.idle ? undefined : entry;
+    return entry !== undefined && recordOf(entry)?.idle === true ? undefined : entry;
   }
 
   set(key: string, entry: Entry): void {
@@ -81,9 +81,10 @@ export class RecordMap {
       this.filter[slotOf(key)]! += 1;
       this.entries++;
     }
-    else if (old !== entry && typeof old === 'object') this.detach(old);
-    if (typeof entry === 'object' && entry.idle) {
-      entry.idle = false;
+    else if (old !== entry && recordOf(old) !== undefined) this.detach(old as KeyRecord);
+    const record = recordOf(entry);
+    if (record?.idle === true) {
+      record.idle = false;
       this.idleCount--;
     }
     this.map.set(key, entry);
@@ -94,7 +95,8 @@ export class RecordMap {
   delete(key: string): void {
     const old = this.find(key);
     if (old === undefined) return;
-    if (typeof old === 'object') this.detach(old);
+    const record = recordOf(old);
+    if (record !== undefined) this.detach(record);
     this.map.delete(key);
     this.filter[slotOf(key)]! -= 1;
     this.entries--;
@@ -121,19 +123,22 @@ export class RecordMap {
   /** Deletes every idle record. */
   dropIdle(): void {
     if (this.idleCount === 0) return;
-    for (const [key, entry] of this.map) if (typeof entry === 'object' && entry.idle) this.delete(key);
+    for (const [key, entry] of this.map) if (recordOf(entry)?.idle === true) this.delete(key);
   }
 
   /** The records, idle ones left out, sorted by key (a canonical order). */
   sorted(): [string, Entry][] {
     const entries: [string, Entry][] = [];
-    for (const pair of this.map) if (typeof pair[1] !== 'object' || !pair[1].idle) entries.push(pair);
+    for (const pair of this.map) if (recordOf(pair[1])?.idle !== true) entries.push(pair);
     return entries.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
   }
 
   /** Every record, idle ones left out, in map order; deleting while iterating is safe. */
   *records(): IterableIterator<[string, KeyRecord]> {
-    for (const pair of this.map) if (typeof pair[1] === 'object' && !pair[1].idle) yield pair as [string, KeyRecord];
+    for (const [key, entry] of this.map) {
+      const record = recordOf(entry);
+      if (record !== undefined && !record.idle) yield [key, record];
+    }
   }
 
   private detach(record: KeyRecord): void {

@@ -1,4 +1,4 @@
-import type { JobState } from './job-state.js';
+import type { JobState } from '../core/job-state.js';
 
 /**
  * What became of one attempt at a job, as `barrierState` takes it.

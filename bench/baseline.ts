@@ -1,0 +1,61 @@
+/**
+ * `npm run bench -- --baseline <git-ref>`: builds `<git-ref>` into a
+ * temporary `git worktree` (sharing this checkout's node_modules) so that the
+ * same suites can measure it beside the working tree's build, in one session
+ * on one machine. The suites load the build named by `BENCH_DIST_ENV`
+ * (bench/lib.ts), so only the measured package changes, not the bench code;
+ * the ref must therefore have the public API the suites use.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Row } from './harness.js';
+
+/** The environment variable bench/lib.ts reads: a dist/ folder to measure instead of ../dist. */
+export const BENCH_DIST_ENV = 'RX_BARRIER_BENCH_DIST';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+/** A built checkout of `ref`; `remove()` deletes the worktree. */
+export function buildBaseline(ref: string): { dist: string; commit: string; remove: () => void } {
+  const dir = mkdtempSync(join(tmpdir(), 'rx-barrier-baseline-'));
+  const git = (...args: string[]): string => execFileSync('git', args, { cwd: ROOT, encoding: 'utf8' }).trim();
+  const commit = git('rev-parse', '--short', ref);
+  git('worktree', 'add', '--detach', dir, ref);
+  const remove = (): void => {
+    try {
+      git('worktree', 'remove', '--force', dir);
+    } catch {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  };
+  try {
+    symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'), 'dir');
+    execFileSync('npx', ['tsup'], { cwd: dir, stdio: 'ignore' });
+  } catch (error) {
+    remove();
+    throw error;
+  }
+  return { dist: join(dir, 'dist'), commit, remove };
+}
+
+/** One row per timed workload of both runs: the working tree's ns/job beside the baseline's. */
+export function compareRows(current: readonly Row[], baseline: readonly Row[], ref: string): Row[] {
+  const rows: Row[] = [];
+  for (const row of current) {
+    const before = baseline.find((candidate) => candidate.workload === row.workload);
+    if (row.nsPerJob === undefined || before?.nsPerJob === undefined) continue;
+    const ratio = row.nsPerJob / before.nsPerJob;
+    rows.push({
+      workload: row.workload,
+      nsPerJob: row.nsPerJob,
+      ratio,
+      ratioTo: `${ref} (${before.nsPerJob.toFixed(1)} ns/job)`,
+      target: '≤ 1.10× baseline',
+      pass: ratio <= 1.1,
+    });
+  }
+  return rows;
+}
