@@ -114,6 +114,7 @@ export interface StoreDefaults {
   readonly maxHeldPerKey: number;
   /** Default of {@link BarrierStoreOptions.retryDelay}. */
   readonly retryDelay: (attempt: number) => number;
+  /** Default of {@link BarrierStoreOptions.maxAttempts}. */
   readonly maxAttempts: number;
 }
 
