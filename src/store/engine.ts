@@ -290,6 +290,11 @@ export class Engine<T> implements StorePort<T> {
   }
 
   handBackIfWaiting(job: T, key: string = this.keyOf(job), id: number = this.jobIdOf(job)): boolean {
+    // Closing: a job admitted and not yet started is not started now; it goes back to the caller.
+    if (this.closer.closing) {
+      this.keepUnfinished(this.takeAdmitted(key, id, job));
+      return false;
+    }
     // Older than its key's failed job: admitted before that job failed, and
     // its key's ordering was traded away meanwhile (keyThreshold,
     // orderingDisabled). It goes after the failed job, as any job that must
@@ -528,6 +533,8 @@ export class Engine<T> implements StorePort<T> {
 
   /** admitted → done while the store closes: kept for the jobs close() resolves with. */
   private keepUnfinished(ticket: Ticket<T>): void {
+    // An orphan's ticket is done already: its entrance went, and the job with it.
+    if (ticket.state === DONE) return;
     this.ledger.move(ticket, DONE);
     this.closer.keep(ticket.key, ticket.id, ticket.job);
     this.updatePressure();
