@@ -99,3 +99,14 @@ describe('types', () => {
     expect(orderedDelivery(store, { deliver: async (job) => (job.ok ? 'succeeded' : 'waiting') })).toBeDefined();
   });
 });
+
+describe('one entry for everything', () => {
+  it('exports the operators and their types from rx-barrier itself, the same as rx-barrier/operators', async () => {
+    const root = await import('../src/index.js');
+    const operators = await import('../src/operators/index.js');
+    expectTypeOf<import('../src/index.js').DeliveryOutcome>().toEqualTypeOf<DeliveryOutcome>();
+    expectTypeOf<import('../src/index.js').DeliveryContext>().toEqualTypeOf<{ readonly attempt: number; readonly signal: AbortSignal }>();
+    expectTypeOf(root.orderedDelivery).toEqualTypeOf(operators.orderedDelivery);
+    for (const [name, value] of Object.entries(operators)) expect(root[name as keyof typeof root]).toBe(value);
+  });
+});
