@@ -124,6 +124,27 @@ describe('orderedDelivery: the attempt context and attemptTimeout', () => {
     expect(signal!.aborted).toBe(false);
   });
 
+  it('gives one signal per attempt: the same object on every read, a fresh one for the next attempt', () => {
+    const scheduler = newScheduler();
+    const store = newStore({ scheduler, retryDelay: 1 });
+    const signals: AbortSignal[] = [];
+    of(job('a', 1))
+      .pipe(
+        orderedDelivery(store, {
+          deliver: (_job, context) => {
+            signals.push(context.signal, context.signal);
+            return context.attempt === 1 ? 'failed' : 'succeeded';
+          },
+        }),
+      )
+      .subscribe();
+    advanceTo(scheduler, 10);
+    expect(signals).toHaveLength(4);
+    expect(signals[1]).toBe(signals[0]);
+    expect(signals[3]).toBe(signals[2]);
+    expect(signals[2]).not.toBe(signals[0]);
+  });
+
   it('rejects an attemptTimeout that is not a non-negative finite number of milliseconds', () => {
     const store = newStore();
     expect(() => orderedDelivery(store, { deliver: () => 'succeeded', attemptTimeout: -1 })).toThrow(
