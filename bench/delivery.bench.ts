@@ -19,7 +19,7 @@
  *    the barrier makes (and must drop) a record for 100,000 keys.
  */
 import { concatMap, from, groupBy, map, mergeMap, of, Subject, VirtualTimeScheduler, type Observable } from 'rxjs';
-import { BarrierStore, orderedDelivery, type DeliveryOutcome, type DeliveryResult } from './lib.js';
+import { BarrierStore, orderedDelivery, type DeliveryContext, type DeliveryOutcome, type DeliveryResult } from './lib.js';
 import {
   assert,
   gcNow,
@@ -111,12 +111,12 @@ async function retained(count: number, variant: Variant): Promise<Measurement> {
     concurrencyLimit: 1,
     retryDelay: 0,
   });
-  const deliverOf: (job: Job, attempt: number) => Observable<DeliveryOutcome> | Promise<DeliveryOutcome> =
+  const deliverOf: (job: Job, context: DeliveryContext) => Observable<DeliveryOutcome> | Promise<DeliveryOutcome> =
     variant === 'immediate'
       ? deliver
       : variant === 'microtask'
         ? () => Promise.resolve('succeeded')
-        : (job, attempt) => of(job.id % 10 === 0 && attempt === 1 ? 'failed' : 'succeeded');
+        : (job, { attempt }) => of(job.id % 10 === 0 && attempt === 1 ? 'failed' : 'succeeded');
   gcNow();
   const before = heapUsed();
   let peak = before;

@@ -55,4 +55,4 @@ export type BarrierStore<T> = import('../src/index.js').BarrierStore<T>;
 export type { BarrierStoreOptions, DeliveryResult, PullBatch } from '../src/index.js';
 
 export const { barrierEnter, barrierState, barrierWait, concatMapByKey, orderedDelivery } = operators;
-export type { DeliveryOutcome } from '../src/operators/index.js';
+export type { DeliveryContext, DeliveryOutcome } from '../src/operators/index.js';

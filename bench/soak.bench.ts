@@ -34,7 +34,7 @@
  * min of the post-gc samples taken in flight over the second half.
  */
 import { of, type Observable } from 'rxjs';
-import { BarrierStore, orderedDelivery, pull, type DeliveryOutcome, type PullBatch } from './lib.js';
+import { BarrierStore, orderedDelivery, pull, type DeliveryContext, type DeliveryOutcome, type PullBatch } from './lib.js';
 import { assert, gcNow, heapUsed, mb, measure, type BenchOptions, type Measurement, type Row, type Suite, type Task } from './harness.js';
 
 const KEYS = 100_000;
@@ -78,10 +78,10 @@ async function soak(total: number, variant: Variant): Promise<Measurement> {
     }
     return jobs;
   };
-  const deliver =
+  const deliver: (job: Job, context: DeliveryContext) => Observable<DeliveryOutcome> | Promise<DeliveryOutcome> =
     variant === 'sync'
-      ? (job: Job, attempt: number): Observable<DeliveryOutcome> => (attempt === 1 && fails(job.id) ? FAILED : SUCCEEDED)
-      : (job: Job, attempt: number): Promise<DeliveryOutcome> => (attempt === 1 && fails(job.id) ? FAILED_LATER() : SUCCEEDED_LATER());
+      ? (job: Job, { attempt }: DeliveryContext): Observable<DeliveryOutcome> => (attempt === 1 && fails(job.id) ? FAILED : SUCCEEDED)
+      : (job: Job, { attempt }: DeliveryContext): Promise<DeliveryOutcome> => (attempt === 1 && fails(job.id) ? FAILED_LATER() : SUCCEEDED_LATER());
 
   let pressured = 0;
   const pressure = store.pressure$.subscribe((full) => {

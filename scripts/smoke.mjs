@@ -25,7 +25,14 @@ const entered: Observable<Job> = jobs.pipe(barrierEnter(store), barrierWait(stor
 const results: Observable<DeliveryResult<Job>> = entered.pipe(orderedDelivery(store, { deliver: async () => 'succeeded' as const }));
 const states = of({ job: { key: 'k', id: 1 }, state: 'succeeded' as const }).pipe(barrierState(store));
 const byKey: Observable<number> = of(1).pipe(concatMapByKey(String, (n) => of(n)));
-export { results, states, byKey };
+// Everything from the root entry too, one type for each name.
+import { orderedDelivery as rootOrderedDelivery, type DeliveryOutcome, type DeliveryContext, type OrderedDeliveryOptions } from 'rx-barrier';
+import type { DeliveryOutcome as OperatorsOutcome } from 'rx-barrier/operators';
+const sameOutcome: DeliveryOutcome = 'succeeded' as OperatorsOutcome;
+const options: OrderedDeliveryOptions<Job> = { deliver: async (_job: Job, { signal }: DeliveryContext) => (signal.aborted ? 'failed' : 'succeeded'), attemptTimeout: 1_000 };
+const fromRoot: Observable<DeliveryResult<Job>> = entered.pipe(rootOrderedDelivery(store, options));
+const stub: Observable<DeliveryResult<Job>> = entered.pipe(rootOrderedDelivery(store, { deliver: async () => 'succeeded' }));
+export { results, states, byKey, sameOutcome, fromRoot, stub };
 `;
 
 /** Module settings each project is type-checked under, as its users may set them. */
@@ -49,6 +56,8 @@ const checks = {
     code: `import { Barrier, BarrierStore, pull, UnsupportedStateError } from 'rx-barrier';
 import { barrierEnter, barrierWait, barrierState, concatMapByKey, orderedDelivery } from 'rx-barrier/operators';
 import type { EnterResult, JobStatus, DeliveryResult } from 'rx-barrier';
+import * as root from 'rx-barrier';
+import * as operatorsEntry from 'rx-barrier/operators';
 const barrier = new Barrier({ concurrencyLimit: 1 });
 const result: EnterResult = barrier.enter('k', 1);
 barrier.stateChanged('k', 1, 'failed');
@@ -57,6 +66,10 @@ const delivered: DeliveryResult<number> | undefined = undefined;
 const operators = [barrierEnter, barrierWait, barrierState, concatMapByKey, orderedDelivery, pull, BarrierStore];
 if (!result.accepted || barrier.enter('k', 2).accepted || operators.some((f) => typeof f !== 'function')) throw new Error('ESM entry misbehaves');
 if (!(new UnsupportedStateError('x') instanceof Error) || status !== undefined || delivered !== undefined) throw new Error('ESM errors misbehave');
+// rx-barrier/operators is an alias: the same functions as the root's.
+const rootValues = new Map(Object.entries(root));
+for (const [name, value] of Object.entries(operatorsEntry)) if (rootValues.get(name) !== value) throw new Error('ESM: rx-barrier/operators.' + name + ' is not rx-barrier.' + name);
+if (typeof root.orderedDelivery !== 'function' || typeof root.AttemptTimeoutError !== 'function' || typeof root.StoreClosedError !== 'function') throw new Error('ESM root entry lacks the operators or errors');
 console.log('esm ok');
 `,
   },
@@ -70,6 +83,11 @@ barrier.enter('k', 1);
 barrier.stateChanged('k', 1, 'failed');
 const operators = [barrierEnter, barrierWait, barrierState, concatMapByKey, orderedDelivery, pull, BarrierStore];
 if (barrier.enter('k', 2).accepted || operators.some((f) => typeof f !== 'function')) throw new Error('CJS entry misbehaves');
+import root = require('rx-barrier');
+import operatorsEntry = require('rx-barrier/operators');
+const rootValues = new Map(Object.entries(root));
+for (const [name, value] of Object.entries(operatorsEntry)) if (rootValues.get(name) !== value) throw new Error('CJS: rx-barrier/operators.' + name + ' is not rx-barrier.' + name);
+if (typeof root.orderedDelivery !== 'function' || typeof root.pull !== 'function') throw new Error('CJS root entry lacks the operators');
 console.log('cjs ok');
 `,
   },
@@ -97,7 +115,9 @@ try {
     const js = check.code.replace(/^import type .*$/m, '').replace(/: (EnterResult|JobStatus<number> \| undefined|DeliveryResult<number> \| undefined)/g, '');
     const runnable = check.type === 'module'
       ? js
-      : js.replace(/^import \{([^}]*)\} from '([^']+)';$/gm, (_, names, from) => `const {${names}} = require('${from}');`);
+      : js
+          .replace(/^import \{([^}]*)\} from '([^']+)';$/gm, (_, names, from) => `const {${names}} = require('${from}');`)
+          .replace(/^import (\w+) = require\(('[^']+')\);$/gm, 'const $1 = require($2);');
     const out = join(dir, check.type === 'module' ? 'main.mjs' : 'main.cjs');
     writeFileSync(out, runnable);
     process.stdout.write(run('node', [out], dir));

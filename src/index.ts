@@ -1,7 +1,9 @@
 /**
  * Per-key, in-order delivery with hold-on-failure: the synchronous
- * {@link Barrier}, the {@link BarrierStore} the operators share, and
- * {@link pull} for backpressured sources.
+ * {@link Barrier}, the {@link BarrierStore} the operators share,
+ * {@link pull} for backpressured sources, and the operators
+ * (`orderedDelivery`, `barrierEnter`, …; `rx-barrier/operators` re-exports
+ * the same ones).
  *
  * @module rx-barrier
  */
@@ -10,7 +12,7 @@ export type { EnterResult, WaitResult } from './core/barrier.js';
 export { BARRIER_DEFAULTS } from './core/barrier-options.js';
 export type { BarrierOptions } from './core/barrier-options.js';
 export type { BarrierMode, BarrierRecordSnapshot, BarrierSnapshot, QueuedStateSnapshot } from './core/barrier-snapshot.js';
-export { HeldJobsOverflowError, IllegalJobSequenceError, UnsupportedStateError } from './core/errors.js';
+export { AttemptTimeoutError, HeldJobsOverflowError, IllegalJobSequenceError, StoreClosedError, UnsupportedStateError } from './core/errors.js';
 export type { BarrierMetadata, IllegalSequenceLocation } from './core/errors.js';
 export { JOB_STATES, isJobState } from './core/job-state.js';
 export type { JobState } from './core/job-state.js';
@@ -19,7 +21,8 @@ export { STORE_DEFAULTS } from './store/store-options.js';
 export type { BarrierStoreOptions, StoreDefaults } from './store/store-options.js';
 export type { BarrierStoreEvent, BarrierStoreStats, HeldReason } from './store/events.js';
 export { DEFAULT_RETRY_DELAY } from './store/retry.js';
-export type { RetryDelay } from './store/retry.js';
-export type { JobStatus, DeliveryResult } from './store/job-status.js';
+export type { Jitter, RetryDelay } from './store/retry.js';
 export { pull, PULL_DEFAULTS } from './sources/pull.js';
 export type { PullBatch, PullOptions } from './sources/pull.js';
+// The operators, and their types (from the one module that declares each).
+export * from './operators/index.js';

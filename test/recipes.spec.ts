@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { main as consumeBroker } from '../docs/recipes/consume-broker.js';
 import { main as deadLetter } from '../docs/recipes/dead-letter.js';
+import { main as gracefulShutdown } from '../docs/recipes/graceful-shutdown.js';
 import { main as metrics } from '../docs/recipes/metrics.js';
 import { main as migrateFromGroupBy } from '../docs/recipes/migrate-from-group-by.js';
 import { main as pauseResume } from '../docs/recipes/pause-resume.js';
@@ -53,6 +54,26 @@ describe('recipes', () => {
     // The store did fill up, so pull did stop asking, and it ended relieved.
     expect(result.pressure).toContain(true);
     expect(result.pressure.at(-1)).toBe(false);
+  });
+
+  it('graceful-shutdown: on the signal, acknowledges what finished, hands back the rest, and every message is one or the other', async () => {
+    const result = await gracefulShutdown();
+    expect(result.completed).toBe(true);
+    expect(result.nacked.length).toBeGreaterThan(0);
+    // Nothing is both acknowledged and handed back, nothing twice.
+    const all = [...result.acked, ...result.nacked];
+    expect(new Set(all).size).toBe(all.length);
+    // The failed orders-us #3 and what is behind it went back, in order; orders-us acked only 1 and 2.
+    expect(idsByKey(result.acked)['orders-us']).toEqual([1, 2]);
+    const usBack = idsByKey(result.nacked)['orders-us']!;
+    expect(usBack[0]).toBe(3);
+    expect(usBack).toEqual([...usBack].sort((a, b) => a - b));
+    // Per key, what was acknowledged is a prefix, and what went back follows it.
+    for (const [key, acked] of Object.entries(idsByKey(result.acked))) {
+      expect(acked).toEqual(acked.map((_, i) => i + 1));
+      const back = idsByKey(result.nacked)[key] ?? [];
+      if (back.length > 0) expect(back[0]).toBe(acked.length + 1);
+    }
   });
 
   it('dead-letter: parks both kinds of aborted results, with the last error, and lets their keys go on', async () => {

@@ -74,14 +74,19 @@ describe('types', () => {
       orderedDelivery(store, { deliver: (job) => Promise.resolve(job.ok ? 'succeeded' : 'failed') }),
       orderedDelivery(store, { deliver: () => of('filtered' as const) }),
       orderedDelivery(store, { deliver: () => 'succeeded' }),
-      orderedDelivery(store, { deliver: (_job, attempt) => (attempt < 3 ? 'failed' : 'aborted') }),
-      // The limit docs/delivery.md states: while the job type is inferred,
-      // TypeScript widens an async deliver's one literal to string.
-      // `as const` (the first call of this test) keeps it.
-      // @ts-expect-error: Promise<string>
+      orderedDelivery(store, { deliver: (_job, { attempt }) => (attempt < 3 ? 'failed' : 'aborted') }),
+      // The usual test stub: TypeScript widens its lone literal to string,
+      // which deliver accepts from a promise (and checks at run time).
       orderedDelivery(store, { deliver: async () => 'succeeded' }),
+      orderedDelivery(store, { deliver: async (_job, { signal }) => (signal.aborted ? 'failed' : 'succeeded') }),
+      orderedDelivery(store, { deliver: async (job) => (job.ok ? 'succeeded' : { state: 'failed', retryAfter: 1_000 }) }),
+      orderedDelivery(store, { deliver: () => ({ state: 'failed', retryAfter: 5 }) }),
     ];
-    expect(variants).toHaveLength(6);
+    expect(variants).toHaveLength(9);
+    // @ts-expect-error: a retryAfter outcome is a failure, never a success
+    expect(orderedDelivery(store, { deliver: async () => ({ state: 'succeeded', retryAfter: 5 }) })).toBeDefined();
+    // @ts-expect-error: the attempt is in the context now, not the second argument
+    expect(orderedDelivery(store, { deliver: (_job, attempt: number) => (attempt < 3 ? 'failed' : 'aborted') })).toBeDefined();
   });
 
   it('orderedDelivery: a deliver written apart needs its outcome kept literal', () => {
@@ -90,10 +95,18 @@ describe('types', () => {
     expect(orderedDelivery(store, { deliver: widened })).toBeDefined();
     const annotated = async (job: Job): Promise<DeliveryOutcome> => (job.ok ? 'succeeded' : 'failed');
     expect(orderedDelivery(store, { deliver: annotated })).toBeDefined();
-    let state = 'succeeded';
-    // @ts-expect-error: a `let` widens to string
-    expect(orderedDelivery(store, { deliver: async () => state })).toBeDefined();
-    state = 'failed';
-    expect(state).toBe('failed');
+    // @ts-expect-error: the same inline: TypeScript keeps the literals of a conditional
+    expect(orderedDelivery(store, { deliver: async (job) => (job.ok ? 'succeeded' : 'waiting') })).toBeDefined();
+  });
+});
+
+describe('one entry for everything', () => {
+  it('exports the operators and their types from rx-barrier itself, the same as rx-barrier/operators', async () => {
+    const root = await import('../src/index.js');
+    const operators = await import('../src/operators/index.js');
+    expectTypeOf<import('../src/index.js').DeliveryOutcome>().toEqualTypeOf<DeliveryOutcome>();
+    expectTypeOf<import('../src/index.js').DeliveryContext>().toEqualTypeOf<{ readonly attempt: number; readonly signal: AbortSignal }>();
+    expectTypeOf(root.orderedDelivery).toEqualTypeOf(operators.orderedDelivery);
+    for (const [name, value] of Object.entries(operators)) expect(root[name as keyof typeof root]).toBe(value);
   });
 });

@@ -29,7 +29,11 @@ export interface Message {
 
 /** A broker client: `messages()` yields what is published, `ack` confirms a message is done. */
 export class FakeBrokerClient {
-  /** Messages handed out and not yet acknowledged, at most, not counting those `blocked()` says are blocked. */
+  /**
+   * The most messages the consumer was ahead of its acknowledgements, not
+   * counting those `blocked()` says are blocked, measured each time it asks
+   * for the next message and counting that one.
+   */
   maxUnacked = 0;
   /** How many unacknowledged messages wait behind a failed one (the store's `stats().blocked`). */
   blocked: () => number = () => 0;
@@ -40,9 +44,13 @@ export class FakeBrokerClient {
 
   async *messages(): AsyncGenerator<Message> {
     for (const message of this.published) {
+      // Measured when the consumer asks (pull calls next() right after the
+      // store granted room), not when the message comes: meanwhile a sync may
+      // unblock held messages (a failed one's retry succeeded), which then
+      // count again without the consumer having fetched anything.
+      this.maxUnacked = Math.max(this.maxUnacked, this.handedOut + 1 - this.acked.length - this.blocked());
       await new Promise((resolve) => setImmediate(resolve)); // a network fetch
       this.handedOut++;
-      this.maxUnacked = Math.max(this.maxUnacked, this.handedOut - this.acked.length - this.blocked());
       yield message;
     }
   }
@@ -56,9 +64,12 @@ export interface ConsumeResult {
   /** The order messages were acknowledged in. */
   readonly acked: readonly string[];
   /**
-   * How far the consumer got ahead of its acknowledgements: never above the
-   * high-water mark, plus the messages blocked behind a failed one (those
-   * are bounded per key by `maxHeldPerKey`, not by the mark).
+   * How far the consumer got ahead of its acknowledgements when it asked for
+   * a message, counting that one: never above the high-water mark, plus the
+   * messages blocked behind a failed one (those are bounded per key by
+   * `maxHeldPerKey`, not by the mark). Between the ask and the message's
+   * arrival a sync may unblock held messages, so counted when the message
+   * arrives it can exceed the mark by those.
    */
   readonly maxUnacked: number;
   readonly highWaterMark: number;

@@ -3,9 +3,7 @@
  * endpoint that fails the way real endpoints fail, with `pull` +
  * `orderedDelivery`, and report what happened.
  */
-import { Observable } from 'rxjs';
-import { BarrierStore, pull } from '../../src/index.js';
-import { orderedDelivery, type DeliveryOutcome } from '../../src/operators/index.js';
+import { AttemptTimeoutError, BarrierStore, orderedDelivery, pull, type DeliveryContext, type DeliveryOutcome } from '../../src/index.js';
 import { Metrics, type Progress } from './metrics.js';
 import { Receiver, type Check, type DeliveryRequest } from './receiver.js';
 import { generateWorkload, outcomeOf, predict, type WebhookEvent } from './scripts.js';
@@ -194,44 +192,45 @@ export async function runWebhookDelivery(
     };
 
     // One attempt: POST the event; the answer's status says the outcome. A
-    // retryable answer or a timeout rejects, which orderedDelivery counts as
-    // a failed attempt and keeps as the error of an aborted result.
-    const deliver = (event: WebhookEvent, attempt: number): Observable<DeliveryOutcome> =>
-      abortable(async (cancel) => {
-        const started = performance.now();
-        metrics.attemptStarted(event, attempt, started);
-        metrics.sample(store.stats());
-        // Held in a variable read after the await: Node 20 lets a timeout
-        // signal that only AbortSignal.any() refers to be garbage-collected,
-        // and then it never fires (nodejs/node#57736).
-        const timeout = AbortSignal.timeout(options.timeoutMs);
-        let timedOut = false;
-        try {
-          const body: DeliveryRequest = { userId: event.userId, id: event.id, attempt };
-          const response = await fetch(receiver.url, {
-            method: 'POST',
-            headers: { 'content-type': 'application/json' },
-            body: JSON.stringify(body),
-            signal: AbortSignal.any([cancel, timeout]),
-          });
-          await response.arrayBuffer(); // read the body so the connection is reused
-          const outcome = outcomeOf(response.status);
-          if (outcome === 'failed') throw new Error(`HTTP ${response.status} from ${receiver.url}`);
-          return outcome;
-        } catch (error) {
-          timedOut = timeout.aborted;
-          throw error;
-        } finally {
-          metrics.requestEnded(performance.now() - started, timedOut);
-          report();
-        }
-      });
+    // retryable answer rejects, which orderedDelivery counts as a failed
+    // attempt and keeps as the error of an aborted result. The context's
+    // signal aborts past attemptTimeout (the attempt then counts as failed,
+    // with an AttemptTimeoutError) and when the pipeline is torn down.
+    const deliver = async (event: WebhookEvent, { attempt, signal }: DeliveryContext): Promise<DeliveryOutcome> => {
+      const started = performance.now();
+      metrics.attemptStarted(event, attempt, started);
+      metrics.sample(store.stats());
+      try {
+        const body: DeliveryRequest = { userId: event.userId, id: event.id, attempt };
+        const response = await fetch(receiver.url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+          signal,
+        });
+        await response.arrayBuffer(); // read the body so the connection is reused
+        const outcome = outcomeOf(response.status);
+        if (outcome === 'failed') throw new Error(`HTTP ${response.status} from ${receiver.url}`);
+        return outcome;
+      } finally {
+        metrics.requestEnded(performance.now() - started, signal.reason instanceof AttemptTimeoutError);
+        report();
+      }
+    };
 
     const started = performance.now();
     try {
       await new Promise<void>((resolve, reject) => {
         pull(nextBatch, store)
-          .pipe(orderedDelivery(store, { deliver, concurrency: options.concurrency, maxAttempts: options.maxAttempts, retryDelay }))
+          .pipe(
+            orderedDelivery(store, {
+              deliver,
+              concurrency: options.concurrency,
+              maxAttempts: options.maxAttempts,
+              retryDelay,
+              attemptTimeout: options.timeoutMs,
+            }),
+          )
           .subscribe({
             next: (result) => {
               metrics.result(result, performance.now());
@@ -296,24 +295,6 @@ export async function runWebhookDelivery(
   } finally {
     await receiver.close();
   }
-}
-
-/**
- * An Observable of one async call that is aborted when unsubscribed, so
- * tearing the pipeline down (an error, Ctrl-C) cancels requests in flight.
- */
-function abortable<R>(call: (signal: AbortSignal) => Promise<R>): Observable<R> {
-  return new Observable<R>((subscriber) => {
-    const controller = new AbortController();
-    call(controller.signal).then(
-      (value) => {
-        subscriber.next(value);
-        subscriber.complete();
-      },
-      (error: unknown) => subscriber.error(error),
-    );
-    return () => controller.abort();
-  });
 }
 
 function round(value: number): number {

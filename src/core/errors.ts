@@ -102,6 +102,47 @@ export class HeldJobsOverflowError extends Error {
   }
 }
 
+/**
+ * An attempt of `orderedDelivery` ran past its `attemptTimeout`: the
+ * attempt's signal aborts with it, and the attempt counts as failed (its
+ * error, for a job that ends aborted, is this).
+ *
+ * @example
+ * results$.pipe(filter((r) => r.error instanceof AttemptTimeoutError)).subscribe((r) => log.warn(r.error.message));
+ */
+export class AttemptTimeoutError extends Error {
+  /** `'AttemptTimeoutError'`, so logs and serialised errors say which error this is. */
+  override readonly name = 'AttemptTimeoutError';
+
+  constructor(
+    /** The job whose attempt timed out. */
+    readonly job: unknown,
+    /** The attempt that timed out, 1 for the first. */
+    readonly attempt: number,
+    /** The `attemptTimeout` in force, in ms. */
+    readonly timeout: number,
+  ) {
+    super(`attempt ${attempt} of job ${describeValue(job)} did not settle within attemptTimeout ${timeout} ms`);
+  }
+}
+
+/**
+ * The store is closed (`store.close()` was called): it opens no new
+ * pipeline. Jobs arriving at a pipeline while it closes are not lost: they
+ * are among the jobs `close()` resolves with.
+ *
+ * @example
+ * try { jobs$.pipe(orderedDelivery(store, { deliver })).subscribe(); } catch (e) { if (e instanceof StoreClosedError) restart(); }
+ */
+export class StoreClosedError extends Error {
+  /** `'StoreClosedError'`, so logs and serialised errors say which error this is. */
+  override readonly name = 'StoreClosedError';
+
+  constructor() {
+    super('the BarrierStore is closed (store.close() was called): it takes no new pipelines; make a new store');
+  }
+}
+
 /** A short, safe rendering of any value for an error message. */
 export function describeValue(value: unknown): string {
   switch (typeof value) {

@@ -1,11 +1,12 @@
-import { from, Observable, type ObservableInput, type OperatorFunction } from 'rxjs';
-import { describeValue, UnsupportedStateError } from '../core/errors.js';
+import { from, Observable, type ObservableInput, type OperatorFunction, type Subscription } from 'rxjs';
+import { AttemptTimeoutError, describeValue, UnsupportedStateError } from '../core/errors.js';
 import type { Entrance } from '../store/entrance.js';
 import type { BarrierStore } from '../store/barrier-store.js';
-import type { DeliveryResult } from '../store/job-status.js';
+import type { DeliveryResult, JobStatus } from '../store/job-status.js';
 import { portOf } from '../store/port.js';
-import { checkMaxAttempts, checkRetryDelay, type RetryDelay } from '../store/retry.js';
-import { checkCount, checkFunction } from '../util/validate.js';
+import { checkJitter, checkMaxAttempts, checkRetryDelay, type Jitter, type RetryDelay, type RetryPolicy } from '../store/retry.js';
+import { timerDelay } from '../util/timer-delay.js';
+import { checkCount, checkFunction, checkMilliseconds } from '../util/validate.js';
 import { enter } from './barrier-enter.js';
 import { concatMapByKey } from './concat-map-by-key.js';
 import { reportStatus } from './relay.js';
@@ -13,17 +14,87 @@ import { reportStatus } from './relay.js';
 /** What one call of `deliver` may report. */
 export type DeliveryOutcome = 'succeeded' | 'failed' | 'aborted' | 'filtered';
 
-/** Options of {@link orderedDelivery}. */
-export interface OrderedDeliveryOptions<T> {
+/**
+ * A failed attempt that says when to retry (a 429's or 503's `Retry-After`):
+ * `retryAfter` ms replace `retryDelay` for this attempt, and jitter never
+ * shortens them. A negative or non-finite value errors the pipeline with a
+ * RangeError naming the job and the value.
+ *
+ * @example
+ * deliver: async (job) => {
+ *   const res = await post(job);
+ *   if (res.status === 429) return { state: 'failed', retryAfter: 1_000 * Number(res.headers.get('retry-after')) };
+ *   return res.ok ? 'succeeded' : 'failed';
+ * }
+ */
+export interface RetryAfterOutcome {
+  /** Always `'failed'`: the attempt failed and will be retried. */
+  state: 'failed';
+  /** Milliseconds to wait before the retry, at least. */
+  retryAfter: number;
+}
+
+/** Everything `deliver` may report for one attempt: an outcome, or a failure with its own delay. */
+export type DeliveryReport = DeliveryOutcome | RetryAfterOutcome;
+
+/**
+ * What `deliver` is given besides the job.
+ *
+ * @example
+ * deliver: (job, { attempt, signal }) => fetch(url, { method: 'POST', body: JSON.stringify({ ...job, attempt }), signal })
+ */
+export interface DeliveryContext {
+  /** The attempt this call makes: 1 for the first call of a job. */
+  readonly attempt: number;
+  /**
+   * Aborts when the attempt runs past `attemptTimeout` (with an
+   * {@link AttemptTimeoutError} as its reason) or when the pipeline is
+   * unsubscribed. Pass it to `fetch` and the like. Made on first read: a
+   * `deliver` that never reads it costs no AbortController (unless
+   * `attemptTimeout` is set).
+   */
+  readonly signal: AbortSignal;
+}
+
+/**
+ * What `deliver` returns: the outcome, or an `ObservableInput` (Observable,
+ * Promise, …) whose first value is the outcome. `PromiseLike<string>` is
+ * there so that `async () => 'succeeded'` compiles (TypeScript widens an
+ * async arrow's lone literal to `string`); an async outcome that is not one
+ * of the outcomes errors the pipeline at run time with an
+ * `UnsupportedStateError`.
+ */
+export type DeliveryReturn = DeliveryReport | ObservableInput<DeliveryReport> | PromiseLike<DeliveryReport | string>;
+
+/**
+ * `R`, unless it is a promise of string literals that are not all outcomes
+ * (`Promise<'succeeded' | 'waiting'>`): then `never`, so the call does not
+ * compile. A promise of plain `string` (the widened `async () => 'succeeded'`)
+ * passes and is checked at run time.
+ */
+export type CheckedDeliveryReturn<R> = R extends PromiseLike<infer V> ? (string extends V ? R : [V] extends [DeliveryReport] ? R : never) : R;
+
+/** Options of {@link orderedDelivery}; `R` is what `deliver` returns, inferred. */
+export interface OrderedDeliveryOptions<T, R extends DeliveryReturn = DeliveryReturn> {
   /**
    * Delivers one job: an `ObservableInput` (Observable, Promise, …) whose
    * first value is the outcome, or the outcome itself for a synchronous
    * delivery. A throw, an error, or completing with no value counts as a
-   * failed attempt and is kept as the result's `error`. `attempt` is 1 for
-   * the first call of a job.
-   * @example deliver: (job) => fetch(url, { method: 'POST', body: job.body }).then((r) => (r.ok ? 'succeeded' : 'failed'))
+   * failed attempt and is kept as the result's `error`. The context carries
+   * the attempt number (1 for the first call of a job) and an `AbortSignal`.
+   * @example deliver: (job, { signal }) => fetch(url, { method: 'POST', body: job.body, signal }).then((r) => (r.ok ? 'succeeded' : 'failed'))
    */
-  deliver: (job: T, attempt: number) => ObservableInput<DeliveryOutcome> | DeliveryOutcome;
+  deliver: (job: T, context: DeliveryContext) => CheckedDeliveryReturn<R>;
+  /**
+   * Milliseconds an attempt may take. Past it the attempt's signal aborts
+   * with an {@link AttemptTimeoutError}, the delivery is unsubscribed, and
+   * the attempt counts as failed (retried, or aborted at `maxAttempts`),
+   * so a delivery that never settles cannot hang the pipeline. Runs on the
+   * store's scheduler.
+   * @default undefined (no timeout)
+   * @example attemptTimeout: 10_000
+   */
+  attemptTimeout?: number;
   /**
    * How many deliveries may run at once over all keys (one per key at most).
    * @default 64
@@ -41,11 +112,18 @@ export interface OrderedDeliveryOptions<T> {
   maxAttempts?: number;
   /**
    * Milliseconds before a failed job is tried again, or a function of the
-   * failed attempt (1 for the first). Overrides the store's `retryDelay`.
+   * failed attempt (1 for the first), its error and the job. Overrides the
+   * store's `retryDelay`. An outcome's `retryAfter` replaces it for that attempt.
    * @default the store's retryDelay (100 ms doubling to 30 s)
-   * @example retryDelay: (attempt) => 1_000 * 2 ** attempt
+   * @example retryDelay: (attempt, error) => (error instanceof AttemptTimeoutError ? 5_000 : 1_000 * 2 ** attempt)
    */
-  retryDelay?: RetryDelay;
+  retryDelay?: RetryDelay<T>;
+  /**
+   * How retry delays are spread (formulas: {@link Jitter}). Overrides the store's `jitter`.
+   * @default the store's jitter ('none' unless set)
+   * @example jitter: 'full'
+   */
+  jitter?: Jitter;
 }
 
 /** The defaults of {@link OrderedDeliveryOptions}. */
@@ -57,6 +135,21 @@ export const ORDERED_DELIVERY_DEFAULTS = Object.freeze({
 });
 
 const NO_OUTCOME = 'deliver completed without an outcome';
+
+/** The context of one attempt; its AbortController is made on first read of `signal`. */
+class AttemptContext implements DeliveryContext {
+  controller: AbortController | undefined;
+
+  constructor(readonly attempt: number) {}
+
+  get signal(): AbortSignal {
+    return (this.controller ??= new AbortController()).signal;
+  }
+}
+
+function isRetryAfter(value: unknown): value is RetryAfterOutcome {
+  return typeof value === 'object' && value !== null && (value as RetryAfterOutcome).state === 'failed' && 'retryAfter' in value;
+}
 const OUTCOMES: readonly DeliveryOutcome[] = ['succeeded', 'failed', 'aborted', 'filtered'];
 
 /**
@@ -74,9 +167,9 @@ const OUTCOMES: readonly DeliveryOutcome[] = ['succeeded', 'failed', 'aborted', 
  *   maxAttempts: 8,
  * })).subscribe((result) => console.log(result.key, result.jobId, result.state));
  */
-export function orderedDelivery<T>(
+export function orderedDelivery<T, R extends DeliveryReturn = DeliveryReturn>(
   store: BarrierStore<T>,
-  options: OrderedDeliveryOptions<T>,
+  options: OrderedDeliveryOptions<T, R>,
 ): OperatorFunction<T, DeliveryResult<T>> {
   if (typeof options !== 'object' || options === null) {
     throw new TypeError(`orderedDelivery options must be an object, got ${describeValue(options)}`);
@@ -87,10 +180,15 @@ export function orderedDelivery<T>(
   checkCount('option concurrency', concurrency, 1, true);
   checkMaxAttempts('maxAttempts', options.maxAttempts);
   checkRetryDelay('retryDelay', options.retryDelay);
+  checkJitter('jitter', options.jitter);
+  const { attemptTimeout } = options;
+  if (attemptTimeout !== undefined) checkMilliseconds('option attemptTimeout', attemptTimeout);
+  const timeout = attemptTimeout === undefined ? undefined : timerDelay(attemptTimeout);
   // The pipeline's retry policy: its entrance carries it, and the store applies it.
-  const retry = {
+  const retry: Partial<RetryPolicy> = {
     maxAttempts: options.maxAttempts ?? port.maxAttempts ?? ORDERED_DELIVERY_DEFAULTS.maxAttempts,
     ...(options.retryDelay === undefined ? {} : { retryDelay: options.retryDelay }),
+    ...(options.jitter === undefined ? {} : { jitter: options.jitter }),
   };
 
   // barrierWait, deliver and barrierState for one attempt, on the same port calls as those operators.
@@ -104,19 +202,30 @@ export function orderedDelivery<T>(
         return undefined;
       }
       const number = port.attemptOf(key, jobId);
+      const context = new AttemptContext(number);
       let settled = false;
+      let timer: Subscription | undefined;
 
-      const settle = (outcome: unknown, error: unknown, hasError: boolean): void => {
+      const settle = (reportedOutcome: unknown, error: unknown, hasError: boolean): void => {
         settled = true;
+        timer?.unsubscribe();
         // Torn down meanwhile (deliver unsubscribed the pipeline): the job went with its entrance.
         if (subscriber.closed) return;
+        let outcome = reportedOutcome;
+        let retryAfter: unknown;
+        if (isRetryAfter(outcome)) {
+          retryAfter = outcome.retryAfter;
+          outcome = 'failed';
+        }
         if (outcome !== 'succeeded' && outcome !== 'failed' && outcome !== 'aborted' && outcome !== 'filtered') {
           subscriber.error(new UnsupportedStateError(outcome, ` returned by deliver for job ${describeValue(job)}`, OUTCOMES));
           return;
         }
         let reported: { state: string; attempts: number };
         try {
-          reported = reportStatus(port, hasError ? { job, state: outcome, error } : { job, state: outcome });
+          const status: JobStatus<T> = hasError ? { job, state: outcome, error } : { job, state: outcome };
+          if (retryAfter !== undefined) status.retryAfter = retryAfter as number;
+          reported = reportStatus(port, status);
         } catch (reportError) {
           // An illegal sequence, or a job the store does not know: not retried.
           subscriber.error(reportError);
@@ -130,29 +239,40 @@ export function orderedDelivery<T>(
         }
         subscriber.complete();
       };
-      let input: ObservableInput<DeliveryOutcome> | DeliveryOutcome;
+      if (timeout !== undefined) {
+        context.controller = new AbortController();
+        timer = port.scheduler.schedule(() => {
+          if (settled) return;
+          const error = new AttemptTimeoutError(job, number, timeout);
+          context.controller!.abort(error);
+          subscription?.unsubscribe();
+          settle('failed', error, true);
+        }, timeout);
+      }
+      let subscription: Subscription | undefined;
+      let input: DeliveryReturn;
       try {
-        input = deliver(job, number);
+        input = deliver(job, context) as DeliveryReturn;
       } catch (error) {
         settle('failed', error, true);
         return undefined;
       }
       // A bare outcome: settled at once (as an iterable, a string would be
       // read character by character).
-      if (typeof input === 'string') {
+      if (typeof input === 'string' || isRetryAfter(input)) {
         settle(input, undefined, false);
         return undefined;
       }
-      let delivery: Observable<DeliveryOutcome>;
+      let delivery: Observable<DeliveryReport | string>;
       try {
-        delivery = from(input);
+        delivery = from(input as ObservableInput<DeliveryReport | string>);
       } catch {
         throw new TypeError(
           `deliver must return an ObservableInput of the outcome (an Observable, a Promise, …), ` +
             `got ${describeValue(input)} for job ${describeValue(job)}`,
         );
       }
-      const subscription = delivery.subscribe({
+      subscription = delivery.subscribe({
         next: (outcome) => {
           if (!settled) settle(outcome, undefined, false);
         },
@@ -165,7 +285,14 @@ export function orderedDelivery<T>(
       });
       // The first value settles the attempt: stop the delivery's stream.
       if (settled) subscription.unsubscribe();
-      return subscription;
+      return () => {
+        subscription?.unsubscribe();
+        if (settled) return;
+        // Unsubscribed with the attempt in flight (the pipeline went down): tell deliver.
+        settled = true;
+        timer?.unsubscribe();
+        context.controller?.abort(new Error(`the pipeline delivering job ${describeValue(job)} was unsubscribed`));
+      };
     });
 
   const runByKey = concatMapByKey((job: T) => port.keyOf(job), attempt, concurrency);

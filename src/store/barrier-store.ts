@@ -100,6 +100,40 @@ export class BarrierStore<T> {
   }
 
   /**
+   * The number of the job's current attempt, for the `barrierState` path: 1
+   * for a job that has not failed, 1 + its failed attempts for a job
+   * admitted again after failing (read it while the job is admitted, e.g.
+   * just before sending). `orderedDelivery` passes it to `deliver` as
+   * `context.attempt`.
+   *
+   * @example
+   * mergeMap((job) => send(job, { attempt: store.attempt(job) }))
+   */
+  attempt(job: T): number {
+    return this[PORT].attempt(job);
+  }
+
+  /**
+   * Closes the store gracefully: every pipeline stops taking jobs, the
+   * deliveries in flight finish and report (a failure is not retried), the
+   * pipelines complete, and the promise resolves with the jobs the store
+   * did not finish (held, waiting for a retry, arrived meanwhile), by key and
+   * in job-id order within a key, so you can put them back (nack them,
+   * leave them unacknowledged). Idempotent: every call returns the same
+   * promise. Once closing, the store opens no new pipeline: subscribing one
+   * errors it with `StoreClosedError`.
+   *
+   * @example
+   * process.once('SIGTERM', async () => {
+   *   const unfinished = await store.close();
+   *   await broker.nack(unfinished);
+   * });
+   */
+  close(): Promise<T[]> {
+    return this[PORT].close();
+  }
+
+  /**
    * What the store holds right now.
    *
    * @example

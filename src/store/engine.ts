@@ -1,11 +1,12 @@
 import type { SchedulerLike, Subscriber, Subscription } from 'rxjs';
 import { ACCEPTED, ACCEPTED_RECORDED, Barrier, type EnterResult } from '../core/barrier.js';
 import { BARRIER_DEFAULTS } from '../core/barrier-options.js';
-import { describeValue, HeldJobsOverflowError, UnsupportedStateError } from '../core/errors.js';
+import { describeValue, HeldJobsOverflowError, StoreClosedError, UnsupportedStateError } from '../core/errors.js';
 import { isJobState, type JobState } from '../core/job-state.js';
 import { timerDelay } from '../util/timer-delay.js';
 import { checkJobId, checkKey } from '../util/validate.js';
 import { AdmissionGate, SOURCE_DONE } from './admission.js';
+import { Closing } from './close.js';
 import { Entrance } from './entrance.js';
 import { StoreEvents, type BarrierStoreStats, type HeldReason } from './events.js';
 import { holdWithoutAsking, nextToRelease, overflowVictim } from './hold.js';
@@ -14,8 +15,9 @@ import { Ledger, type KeyBook } from './ledger.js';
 import { Orphans } from './ownership.js';
 import type { StorePort } from './port.js';
 import { Pressure } from './pressure.js';
-import { afterFailure, RetryTimers, type RetryPolicy } from './retry.js';
+import { afterFailure, checkRetryAfter, RetryTimers, type RetryPolicy } from './retry.js';
 import { resolveStoreOptions, type BarrierStoreOptions, type ResolvedStoreOptions } from './store-options.js';
+import { StallWatch } from './stall.js';
 import { SyncPolicy } from './sync.js';
 import { ADMITTED, DONE, HELD, newTicket, RETRYING, type Ticket } from './ticket.js';
 
@@ -57,6 +59,8 @@ export class Engine<T> implements StorePort<T> {
   private readonly pruneInterval: number;
   private readonly releaseQueue = new Set<string>();
   private releasing = false;
+  private readonly closer = new Closing<T>();
+  private readonly stall: StallWatch;
 
   constructor(options: BarrierStoreOptions<T>) {
     this.options = resolveStoreOptions(options);
@@ -70,6 +74,7 @@ export class Engine<T> implements StorePort<T> {
     this.pressure = new Pressure(this.options.highWaterMark);
     this.syncPolicy = new SyncPolicy(scheduler, this.options.manualSync, () => this.sync());
     this.retryTimers = new RetryTimers<Entrance<T>, Ticket<T>>(scheduler);
+    this.stall = new StallWatch(scheduler, timerDelay(Math.max(1, this.options.stallTimeout)), this.announceStall);
     this.pruneCapable = (options.keyThreshold ?? 0) > 0 || options.orderingDisabled !== undefined;
     const disabledDuration = options.disabledDuration ?? BARRIER_DEFAULTS.disabledDuration;
     const halfEnabledDuration = options.halfEnabledDuration ?? BARRIER_DEFAULTS.halfEnabledDuration;
@@ -137,12 +142,44 @@ export class Engine<T> implements StorePort<T> {
       keys: ledger.keys,
       entrances: this.entrances.size,
       paused: ledger.paused,
+      stalled: this.stall.now,
     };
+  }
+
+  /** The number of the job's current attempt (1 + its failed attempts so far); 1 for a job the store does not track. */
+  attempt(job: T): number {
+    return this.attemptOf(this.keyOf(job), this.jobIdOf(job));
+  }
+
+  close(): Promise<T[]> {
+    const { promise, first } = this.closer.begin();
+    if (!first) return promise;
+    const { ledger } = this;
+    // Held and retrying jobs are not started again: kept for the caller.
+    for (const entrance of this.entrances) {
+      for (const ticket of this.retryTimers.cancel(entrance)) {
+        ledger.move(ticket, DONE);
+        this.closer.keep(ticket.key, ticket.id, ticket.job);
+      }
+    }
+    for (const [key, book] of ledger.entries()) {
+      ledger.dropHeld(key, book, (ticket) => {
+        this.closer.keep(key, ticket.id, ticket.job);
+        return true;
+      });
+      ledger.dropIfIdle(key, book);
+    }
+    this.updatePressure();
+    // Entrances with nothing in flight complete now, the others when their last job reports.
+    for (const entrance of [...this.entrances]) this.completeIfDone(entrance);
+    if (this.entrances.size === 0) this.closer.finish();
+    return promise;
   }
 
   // ---- The port (operators and pull) ----
 
   request(count: number): number {
+    if (this.closer.state !== 'open') return 0;
     return this.pressure.request(count, this.ledger.progressing);
   }
 
@@ -175,9 +212,13 @@ export class Engine<T> implements StorePort<T> {
   }
 
   openEntrance(subscriber: Subscriber<T>, retry: Partial<RetryPolicy> = {}): Entrance<T> {
+    if (this.closer.state !== 'open') throw new StoreClosedError();
+    const base = this.options.retry;
     const policy: RetryPolicy = {
-      retryDelay: retry.retryDelay ?? this.options.retry.retryDelay,
-      maxAttempts: retry.maxAttempts ?? this.options.retry.maxAttempts,
+      retryDelay: retry.retryDelay ?? base.retryDelay,
+      maxAttempts: retry.maxAttempts ?? base.maxAttempts,
+      jitter: retry.jitter ?? base.jitter,
+      random: retry.random ?? base.random,
     };
     const entrance = new Entrance(subscriber, policy);
     this.entrances.add(entrance);
@@ -186,12 +227,19 @@ export class Engine<T> implements StorePort<T> {
   }
 
   arrive(entrance: Entrance<T>, job: T): void {
+    this.stall.moved++;
+    // Closing: not admitted, kept for the jobs close() resolves with.
+    if (this.closer.state !== 'open') return this.closer.keep(this.keyOf(job), this.jobIdOf(job), job);
     // A job pushed by user code while a job is admitted or released goes next, not now.
     if (this.gate.closed) return this.gate.defer(entrance, job);
     this.gate.pass(() => this.admit(entrance, job), entrance, this.arriveDeferred);
   }
 
   sourceCompleted(entrance: Entrance<T>): void {
+    if (this.closer.state !== 'open') {
+      entrance.sourceDone = true;
+      return this.completeIfDone(entrance);
+    }
     // After the jobs the source gave before completing, some of which may
     // still wait for the admission in progress.
     if (this.gate.closed) return this.gate.defer(entrance, SOURCE_DONE);
@@ -234,6 +282,7 @@ export class Engine<T> implements StorePort<T> {
     for (const key of touched) this.releaseQueue.add(key);
     this.drainReleases();
     this.detach();
+    if (this.closer.closing && this.entrances.size === 0) this.closer.finish();
   }
 
   executorClosed(entrance: Entrance<T>): void {
@@ -241,6 +290,11 @@ export class Engine<T> implements StorePort<T> {
   }
 
   handBackIfWaiting(job: T, key: string = this.keyOf(job), id: number = this.jobIdOf(job)): boolean {
+    // Closing: a job admitted and not yet started is not started now; it goes back to the caller.
+    if (this.closer.closing) {
+      this.keepUnfinished(this.takeAdmitted(key, id, job));
+      return false;
+    }
     // Older than its key's failed job: admitted before that job failed, and
     // its key's ordering was traded away meanwhile (keyThreshold,
     // orderingDisabled). It goes after the failed job, as any job that must
@@ -255,6 +309,7 @@ export class Engine<T> implements StorePort<T> {
 
   report(status: JobStatus<T>): { state: JobState; attempts: number } {
     const { job, state } = status;
+    this.stall.moved++;
     const key = this.keyOf(job);
     const id = this.jobIdOf(job);
     if (!isJobState(state)) throw new UnsupportedStateError(state, ` for job ${describeValue(job)}`);
@@ -266,8 +321,10 @@ export class Engine<T> implements StorePort<T> {
     let outcome: JobState = state;
     let delay = 0;
     if (state === 'failed') {
+      const { retryAfter } = status;
+      if (retryAfter !== undefined) checkRetryAfter(retryAfter, job);
       // A retryDelay function may throw too: asked before anything changes.
-      const next = afterFailure((tracked?.entrance ?? owner)?.retry ?? this.options.retry, attempt);
+      const next = afterFailure((tracked?.entrance ?? owner)?.retry ?? this.options.retry, attempt, status.error, job, retryAfter);
       if (next.state === 'failed') delay = next.delay;
       else outcome = next.state;
     }
@@ -443,6 +500,7 @@ export class Engine<T> implements StorePort<T> {
   /** admitted → held (handed back to wait). */
   private handBack(ticket: Ticket<T>): void {
     if (ticket.entrance.closed) return;
+    if (this.closer.closing) return this.keepUnfinished(ticket);
     ticket.returning = true;
     this.ledger.move(ticket, HELD);
     this.updatePressure();
@@ -454,6 +512,8 @@ export class Engine<T> implements StorePort<T> {
     const { entrance, key } = ticket;
     // Its entrance is gone: no retry will come, so no 'failed' event promises one.
     if (entrance.closed) return;
+    // The store is closing: no retry either; the job goes back to the caller.
+    if (this.closer.closing) return this.keepUnfinished(ticket);
     this.ledger.move(ticket, RETRYING);
     this.ledger.reblock(key);
     this.updatePressure();
@@ -469,6 +529,16 @@ export class Engine<T> implements StorePort<T> {
       return;
     }
     this.retryTimers.start(entrance, ticket, delay, this.retryDue);
+  }
+
+  /** admitted → done while the store closes: kept for the jobs close() resolves with. */
+  private keepUnfinished(ticket: Ticket<T>): void {
+    // An orphan's ticket is done already: its entrance went, and the job with it.
+    if (ticket.state === DONE) return;
+    this.ledger.move(ticket, DONE);
+    this.closer.keep(ticket.key, ticket.id, ticket.job);
+    this.updatePressure();
+    this.completeIfDone(ticket.entrance);
   }
 
   private readonly retryDue = (ticket: Ticket<T>): void => {
@@ -545,6 +615,7 @@ export class Engine<T> implements StorePort<T> {
         continue;
       }
       this.updatePressure();
+      this.stall.moved++;
       if (this.events.observed) this.events.emit({ type: 'released', key, jobId: ticket.id, job: ticket.job });
       ticket.entrance.subscriber.next(ticket.job);
     }
@@ -604,7 +675,7 @@ export class Engine<T> implements StorePort<T> {
 
   private completeIfDone(entrance: Entrance<T>): void {
     // A pending automatic sync runs first, so the barrier is clean.
-    if (entrance.sourceDone && entrance.outstanding === 0 && !this.syncPolicy.scheduled && !entrance.closed) {
+    if ((entrance.sourceDone || this.closer.closing) && entrance.outstanding === 0 && !this.syncPolicy.scheduled && !entrance.closed) {
       entrance.subscriber.complete();
     }
   }
@@ -618,6 +689,7 @@ export class Engine<T> implements StorePort<T> {
       this.pruneAction.unsubscribe();
       this.pruneAction = undefined;
     }
+    this.stall.stop();
   }
 
   private schedulePrune(): void {
@@ -630,7 +702,28 @@ export class Engine<T> implements StorePort<T> {
   }
 
   private updatePressure(): void {
-    this.pressure.update(this.ledger.progressing);
+    const { pressure, stall } = this;
+    pressure.update(this.ledger.progressing);
+    // The stall watch runs while the store is at its mark, and someone is attached to see it.
+    if (pressure.full !== stall.watching) {
+      if (pressure.full && this.attachments > 0) stall.start();
+      else if (!pressure.full) stall.stop();
+    }
+  }
+
+  private readonly announceStall = (): void => {
+    if (this.events.observed) this.events.emit({ type: 'stalled', keys: this.fullestKeys(STALLED_KEYS) });
+  };
+
+  /** The `count` keys holding the most jobs (held, retrying, tracked admitted), most first. */
+  private fullestKeys(count: number): string[] {
+    const sizes: [string, number][] = [];
+    for (const [key, book] of this.ledger.entries()) {
+      const size = book.held.length + book.retrying + book.running.length;
+      if (size > 0) sizes.push([key, size]);
+    }
+    sizes.sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
+    return sizes.slice(0, count).map(([key]) => key);
   }
 
   // ---- The barrier, with events$ told of records created and deleted ----
@@ -665,6 +758,9 @@ function selectorError(selector: 'key' | 'jobId', job: unknown, error: unknown):
   const reason = error instanceof Error ? error.message : describeValue(error);
   return new TypeError(`the ${selector} selector threw for job ${describeValue(job)}: ${reason}`, { cause: error });
 }
+
+/** How many keys a `stalled` event names at most. */
+const STALLED_KEYS = 5;
 
 /** Stands in for the entrance of a job whose entrance has closed. */
 const CLOSED_ENTRANCE = Object.freeze({ closed: true });

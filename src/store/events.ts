@@ -110,6 +110,15 @@ export type BarrierStoreEvent<T> =
       key: string;
     }
   | {
+      /**
+       * The store is at its `highWaterMark` and no job moved for
+       * `stallTimeout` ms (see docs/troubleshooting.md). Once per stall.
+       */
+      type: 'stalled';
+      /** The keys holding the most jobs (held, retrying, tracked in flight), at most 5, most first. */
+      keys: string[];
+    }
+  | {
       /** A sync applied the queued state changes. */
       type: 'synced';
       /** How many queued commands it applied. */
@@ -145,6 +154,12 @@ export interface BarrierStoreStats {
   entrances: number;
   /** Keys paused by hand. */
   paused: number;
+  /**
+   * `true` while the store is stalled: at its `highWaterMark` with no job
+   * moving for `stallTimeout` ms (the `stalled` event said so, and nothing
+   * moved since).
+   */
+  stalled: boolean;
 }
 
 /**

@@ -17,6 +17,12 @@ export interface JobStatus<T> {
   state: JobState;
   /** Why the attempt failed, kept for the result. */
   error?: unknown;
+  /**
+   * For a `'failed'` status: milliseconds to wait before the retry (a
+   * server's `Retry-After`), instead of `retryDelay`. A minimum: jitter never
+   * shortens it. A negative or non-finite value is a RangeError naming the job.
+   */
+  retryAfter?: number;
 }
 
 /**

@@ -17,6 +17,11 @@ export class Pressure {
     this.lowWaterMark = Math.floor(highWaterMark / 2);
   }
 
+  /** Whether the store is at its mark (what `pressure$` last said). */
+  get full(): boolean {
+    return this.subject.value;
+  }
+
   /** Re-reads `count` (the jobs the mark bounds) and tells `pressure$` when it crosses a mark. */
   update(count: number): void {
     const pressured = this.subject.value;

@@ -3,8 +3,8 @@ import { asyncScheduler } from 'rxjs';
 import type { BarrierOptions } from '../core/barrier-options.js';
 import type { BarrierSnapshot } from '../core/barrier-snapshot.js';
 import { describeValue } from '../core/errors.js';
-import { checkCount } from '../util/validate.js';
-import { checkMaxAttempts, checkRetryDelay, DEFAULT_RETRY_DELAY, type RetryDelay, type RetryPolicy } from './retry.js';
+import { checkCount, checkMilliseconds } from '../util/validate.js';
+import { checkJitter, checkMaxAttempts, checkRetryDelay, DEFAULT_RETRY_DELAY, type Jitter, type RetryDelay, type RetryPolicy } from './retry.js';
 
 /** Options of a {@link BarrierStore}: the barrier's options plus the store's own. */
 export interface BarrierStoreOptions<T> extends BarrierOptions {
@@ -70,12 +70,37 @@ export interface BarrierStoreOptions<T> extends BarrierOptions {
   snapshot?: BarrierSnapshot;
   /**
    * Milliseconds before a failed job is re-admitted: a number, or a function
-   * of the attempt that failed (1 for the first). Capped at 2^31 - 1 ms
-   * (about 24.8 days), the longest a timer waits.
+   * of the attempt that failed (1 for the first), its error and the job.
+   * Capped at 2^31 - 1 ms (about 24.8 days), the longest a timer waits. A
+   * failed status's `retryAfter` replaces it for that attempt.
    * @default attempt => Math.min(100 * 2 ** (attempt - 1), 30_000)
-   * @example retryDelay: (attempt) => 1_000 * attempt
+   * @example retryDelay: (attempt, error) => (isRateLimit(error) ? 60_000 : 1_000 * attempt)
    */
-  retryDelay?: RetryDelay;
+  retryDelay?: RetryDelay<T>;
+  /**
+   * How retry delays are spread so that keys that failed together do not
+   * retry together: `'none'`, `'full'` or `'equal'` (formulas: {@link Jitter}).
+   * Off by default so that a delay you give is the delay you get; turn it
+   * on for webhooks to many endpoints.
+   * @default 'none'
+   * @example jitter: 'full'
+   */
+  jitter?: Jitter;
+  /**
+   * The random numbers jitter draws, in [0, 1): inject a seeded generator
+   * to make jittered delays reproducible in tests.
+   * @default Math.random
+   * @example random: () => 0.5
+   */
+  random?: () => number;
+  /**
+   * Milliseconds the store may sit at its `highWaterMark` with no job
+   * moving (admitted, released, reported) before `events$` emits `stalled`
+   * and `stats().stalled` turns true. See docs/troubleshooting.md.
+   * @default 30_000
+   * @example stallTimeout: 5_000
+   */
+  stallTimeout?: number;
   /**
    * The failed attempt numbered `maxAttempts` is reported `aborted` instead
    * of `failed`, on every path (`barrierState` passes the status on with
@@ -100,6 +125,7 @@ export interface ResolvedStoreOptions<T> {
   readonly retry: RetryPolicy;
   /** `maxAttempts` as given (undefined when not), for `orderedDelivery`'s default. */
   readonly maxAttempts: number | undefined;
+  readonly stallTimeout: number;
 }
 
 /** The defaults of the store's own options (see {@link BarrierStoreOptions}). */
@@ -116,6 +142,10 @@ export interface StoreDefaults {
   readonly retryDelay: (attempt: number) => number;
   /** Default of {@link BarrierStoreOptions.maxAttempts}. */
   readonly maxAttempts: number;
+  /** Default of {@link BarrierStoreOptions.jitter}. */
+  readonly jitter: 'none';
+  /** Default of {@link BarrierStoreOptions.stallTimeout}. */
+  readonly stallTimeout: number;
 }
 
 /**
@@ -134,6 +164,8 @@ export const STORE_DEFAULTS: StoreDefaults = Object.freeze({
   maxHeldPerKey: Infinity,
   retryDelay: DEFAULT_RETRY_DELAY,
   maxAttempts: Infinity,
+  jitter: 'none',
+  stallTimeout: 30_000,
 } as const);
 
 function limit(name: string, value: unknown, fallback: number, min: number): number {
@@ -157,6 +189,9 @@ export function resolveStoreOptions<T>(options: BarrierStoreOptions<T>): Resolve
   fn('onOverflow', options.onOverflow, false);
   checkRetryDelay('retryDelay', options.retryDelay);
   checkMaxAttempts('maxAttempts', options.maxAttempts);
+  checkJitter('jitter', options.jitter);
+  fn('random', options.random, false);
+  if (options.stallTimeout !== undefined) checkMilliseconds('option stallTimeout', options.stallTimeout);
   const { scheduler = STORE_DEFAULTS.scheduler, sync = STORE_DEFAULTS.sync } = options;
   if (typeof scheduler !== 'object' || scheduler === null || typeof scheduler.schedule !== 'function' || typeof scheduler.now !== 'function') {
     throw new TypeError(`option scheduler must be a SchedulerLike, got ${describeValue(scheduler)}`);
@@ -173,7 +208,10 @@ export function resolveStoreOptions<T>(options: BarrierStoreOptions<T>): Resolve
     retry: {
       retryDelay: options.retryDelay ?? STORE_DEFAULTS.retryDelay,
       maxAttempts: options.maxAttempts ?? STORE_DEFAULTS.maxAttempts,
+      jitter: options.jitter ?? STORE_DEFAULTS.jitter,
+      random: options.random ?? Math.random,
     },
     maxAttempts: options.maxAttempts,
+    stallTimeout: options.stallTimeout ?? STORE_DEFAULTS.stallTimeout,
   };
 }

@@ -191,7 +191,7 @@ describe('barrierState', () => {
         m.expect(withDescribedError(m.cold('--x|', { x: status(plain, 'failed') }).pipe(barrierState(store)))).toBeObservable(
           '--#',
           {},
-          'RangeError: retryDelay(1) must return a non-negative finite number of milliseconds, got -1',
+          `RangeError: retryDelay(1) must return a non-negative finite number of milliseconds, got -1 for job ${JSON.stringify(plain)}`,
         );
         m.flush();
         expect(store.stats()).toMatchObject({ admitted: 1, retrying: 0, held: 0 });

@@ -24,7 +24,7 @@ import {
 } from 'rxjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { BarrierStore, type BarrierStoreStats, type BarrierSnapshot, type DeliveryResult } from '../../src/index.js';
-import { orderedDelivery, type DeliveryOutcome } from '../../src/operators/index.js';
+import { orderedDelivery, type DeliveryContext, type DeliveryOutcome } from '../../src/operators/index.js';
 import { mulberry32 as prng } from '../support/random.js';
 
 interface Job {
@@ -158,7 +158,7 @@ function simulate(config: SimulationConfig, scheduler: SchedulerLike, unsubscrib
     keyThreshold: config.keyThreshold,
   });
 
-  const deliver = (job: Job, attempt: number): Observable<DeliveryOutcome> => {
+  const deliver = (job: Job, { attempt }: DeliveryContext): Observable<DeliveryOutcome> => {
     run.deliveries++;
     if (unsubscribed) violations.afterUnsubscribe.push(`${name(job)} delivered after unsubscribing`);
     const script = scripts.get(job)!;

@@ -6,7 +6,7 @@ import { UnsupportedStateError, type DeliveryResult } from '../../src/index.js';
 import {
   orderedDelivery,
   ORDERED_DELIVERY_DEFAULTS,
-  type DeliveryOutcome,
+  type DeliveryContext, type DeliveryOutcome,
   type OrderedDeliveryOptions,
 } from '../../src/operators/index.js';
 import { job, newStore, type Job } from '../support/jobs.js';
@@ -44,7 +44,7 @@ function scripted(m: Context, scripts: Record<string, string[]>) {
   }
   const calls: string[] = [];
   const unexpected: string[] = [];
-  const deliver = (value: Job, attempt: number): Observable<DeliveryOutcome> => {
+  const deliver = (value: Job, { attempt }: DeliveryContext): Observable<DeliveryOutcome> => {
     const name = nameOf(value);
     calls.push(`${name}#${attempt}@${m.scheduler.now()}`);
     const cold = colds[name]?.[attempt - 1];
@@ -164,7 +164,8 @@ describe('orderedDelivery: failures and retries', () => {
     m.expect(colds.a1![1]!).toHaveSubscriptions('12ms ^-!');
     m.expect(colds.a1![2]!).toHaveSubscriptions('34ms ^-!');
     m.flush();
-    expect(retryDelay.mock.calls).toEqual([[1], [2]]);
+    // The attempt that failed, its error (none: a bare 'failed'), and the job.
+    expect(retryDelay.mock.calls).toEqual([[1, undefined, a1], [2, undefined, a1]]);
   }));
 
   it('uses the store\'s retryDelay when it has none of its own', marbles((m) => {
@@ -277,7 +278,7 @@ describe('orderedDelivery: errors from deliver', () => {
     const store = newStore({ scheduler: m.scheduler });
     const jobs = m.cold('a|', { a: a1 });
     const thrown = [new Error('sync 1'), new Error('sync 2')];
-    const deliver = vi.fn((_: Job, attempt: number): Observable<DeliveryOutcome> => {
+    const deliver = vi.fn((_: Job, { attempt }: DeliveryContext): Observable<DeliveryOutcome> => {
       throw thrown[attempt - 1];
     });
     const results: DeliveryResult<Job>[] = [];
@@ -510,6 +511,7 @@ describe('orderedDelivery: results and completion', () => {
       keys: 0,
       entrances: 0,
       paused: 0,
+      stalled: false,
     });
     expect(store.barrier.snapshot().records).toEqual([
       { key: 'b', mode: 'enabled', modeSince: 0, failedJobId: null, concurrent: [], draining: [] },
@@ -548,6 +550,7 @@ describe('orderedDelivery: unsubscribing', () => {
       keys: 0,
       entrances: 0,
       paused: 0,
+      stalled: false,
     });
     // The barrier's running sets are empty; b's failed job stays recorded.
     expect(store.barrier.snapshot()).toEqual({
@@ -671,6 +674,6 @@ describe('orderedDelivery: options', () => {
       .subscribe({ error: (e: unknown) => (error = e) });
     m.flush();
     expect(error).toBeInstanceOf(RangeError);
-    expect((error as Error).message).toBe('retryDelay(1) must return a non-negative finite number of milliseconds, got -5');
+    expect((error as Error).message).toBe(`retryDelay(1) must return a non-negative finite number of milliseconds, got -5 for job ${JSON.stringify(a1)}`);
   }));
 });

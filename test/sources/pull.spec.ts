@@ -293,7 +293,7 @@ describe('pull: a source that never waits for I/O', () => {
       const results = await lastValueFrom(
         pull(kind === 'batch' ? batch : cursor(), store).pipe(
           orderedDelivery(store, {
-            deliver: (job, attempt): DeliveryOutcome => {
+            deliver: (job, { attempt }): DeliveryOutcome => {
               if (attempt > 1) pulledAtFirstRetry ??= pulled;
               if (job.id % 100 === 0 && !failedOnce.has(job.id)) {
                 failedOnce.add(job.id);

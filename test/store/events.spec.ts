@@ -28,6 +28,9 @@ describe('BarrierStore events$', () => {
         case 'synced':
           events.push(`synced ${event.applied}`);
           break;
+        case 'stalled':
+          events.push(`stalled ${event.keys.join(',')}`);
+          break;
         default:
           events.push(`${event.type} ${event.key}#${event.jobId}`);
       }
@@ -147,7 +150,7 @@ describe('BarrierStore events$: records deleted outside a sync', () => {
       if (armed && event.type === 'recordCreated') subscription.unsubscribe();
     });
     const subscription: Subscription = source
-      .pipe(orderedDelivery(store, { deliver: (value, attempt) => (value.id === 1 && attempt === 1 ? 'failed' : 'succeeded') }))
+      .pipe(orderedDelivery(store, { deliver: (value, { attempt }) => (value.id === 1 && attempt === 1 ? 'failed' : 'succeeded') }))
       .subscribe();
     source.next(job('a', 1)); // fails
     source.next(job('a', 2)); // held behind it

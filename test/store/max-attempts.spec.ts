@@ -73,7 +73,7 @@ describe('one maxAttempts, applied by the store on every path', () => {
     const results: string[] = [];
     const attempts: number[] = [];
     of(job('k', 1))
-      .pipe(orderedDelivery(store, { deliver: (_value, attempt) => (attempts.push(attempt), 'failed') }))
+      .pipe(orderedDelivery(store, { deliver: (_value, { attempt }) => (attempts.push(attempt), 'failed') }))
       .subscribe((result) => results.push(`${result.jobId}:${result.state}:${result.attempts}`));
     scheduler.flush();
     expect(attempts).toEqual([1, 2]);

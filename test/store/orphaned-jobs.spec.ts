@@ -152,7 +152,7 @@ describe('BarrierStore: jobs whose entrance closed (orphans) and jobs re-read by
     // A new pipeline re-reads a#1 (succeeds) and a#2 (fails, retried at 6).
     const again = new Subject<Job>();
     again
-      .pipe(orderedDelivery(store, { deliver: (value, attempt) => (value.id === 2 && attempt === 1 ? 'failed' : 'succeeded') }))
+      .pipe(orderedDelivery(store, { deliver: (value, { attempt }) => (value.id === 2 && attempt === 1 ? 'failed' : 'succeeded') }))
       .subscribe();
     again.next(job('a', 1));
     again.next(job('a', 2));
@@ -193,7 +193,7 @@ describe('BarrierStore: jobs whose entrance closed (orphans) and jobs re-read by
     const s3 = new Subject<Job>();
     const results: string[] = [];
     let completed = false;
-    s3.pipe(orderedDelivery(store, { deliver: (_value, attempt) => (attempt === 1 ? 'failed' : 'succeeded') })).subscribe({
+    s3.pipe(orderedDelivery(store, { deliver: (_value, { attempt }) => (attempt === 1 ? 'failed' : 'succeeded') })).subscribe({
       next: (result) => results.push(`${result.jobId}:${result.state}:${result.attempts}`),
       complete: () => (completed = true),
     });

@@ -8,7 +8,7 @@ import {
   barrierState,
   barrierWait,
   orderedDelivery,
-  type DeliveryOutcome,
+  type DeliveryContext, type DeliveryOutcome,
 } from '../../src/operators/index.js';
 import { job, label, newStore, type Job } from '../support/jobs.js';
 import { newScheduler, advanceTo, Entry, wait, report } from '../support/store-harness.js';
@@ -194,7 +194,7 @@ describe('maxHeldPerKey through orderedDelivery', () => {
   it('without onOverflow, errors the stream with HeldJobsOverflowError naming the key and carrying the job', marbles((m) => {
     const store = newStore({ scheduler: m.scheduler, maxHeldPerKey: 2 });
     const jobs = m.cold('(ab)cde|', { a: a1, b: a2, c: a3, d: a4, e: a5 });
-    const deliver = vi.fn((value: Job, attempt: number): Observable<DeliveryOutcome> =>
+    const deliver = vi.fn((value: Job, { attempt }: DeliveryContext): Observable<DeliveryOutcome> =>
       m.cold(value.id === 1 && attempt === 1 ? '-f' : '-(s|)', OUTCOMES),
     );
     let error: unknown;
@@ -226,7 +226,7 @@ describe('maxHeldPerKey through orderedDelivery', () => {
     const store = newStore({ scheduler: m.scheduler, maxHeldPerKey: 1, onOverflow });
     // a2 waits behind a1 and fills the bound; a1's retry still comes back.
     const jobs = m.cold('(ab|)', { a: a1, b: a2 });
-    const deliver = (value: Job, attempt: number): Observable<DeliveryOutcome> =>
+    const deliver = (value: Job, { attempt }: DeliveryContext): Observable<DeliveryOutcome> =>
       m.cold(value.id === 1 && attempt < 3 ? '-f' : '-(s|)', OUTCOMES);
 
     m.expect(jobs.pipe(orderedDelivery(store, { deliver, retryDelay: 3 }))).toBeObservable('---------A(B|)', {
@@ -243,7 +243,7 @@ describe('maxHeldPerKey through orderedDelivery', () => {
     // a2 is admitted before a1 fails and is handed back to wait; a3 arrives
     // while a1 waits for its retry and is rejected.
     const jobs = m.cold('(ab)c|', { a: a1, b: a2, c: a3 });
-    const deliver = (value: Job, attempt: number): Observable<DeliveryOutcome> =>
+    const deliver = (value: Job, { attempt }: DeliveryContext): Observable<DeliveryOutcome> =>
       m.cold(value.id === 1 && attempt === 1 ? '-f' : '-(s|)', OUTCOMES);
 
     m.expect(jobs.pipe(orderedDelivery(store, { deliver, retryDelay: 5 }))).toBeObservable('-------A(B|)', {

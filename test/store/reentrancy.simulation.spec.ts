@@ -96,7 +96,7 @@ function simulate(seed: number, kind: 'queue' | 'virtual'): Run {
       orderedDelivery(store, {
         concurrency: pick([1, 2, 64]),
         maxAttempts: pick([2, 3, Infinity]),
-        deliver: (job, attempt) => {
+        deliver: (job, { attempt }) => {
           const failed = failedNotRetried.get(job.key);
           for (const earlier of failed ?? []) if (earlier < job.id) overtakes.push(`${job.key}#${job.id} before ${job.key}#${earlier}`);
           failed?.delete(job.id);

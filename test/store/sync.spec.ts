@@ -106,7 +106,7 @@ describe('BarrierStore sync: user code and synchronous schedulers', () => {
     });
     const source = new Subject<Job>();
     source
-      .pipe(orderedDelivery(store, { deliver: (value, attempt) => (value.id !== 1 ? 'succeeded' : attempt === 1 ? 'failed' : 'aborted') }))
+      .pipe(orderedDelivery(store, { deliver: (value, { attempt }) => (value.id !== 1 ? 'succeeded' : attempt === 1 ? 'failed' : 'aborted') }))
       .subscribe({ next: (result) => results.push(`${result.jobId}:${result.state}`), complete: () => (completed = true) });
     source.next(job('a', 1)); // fails; retried at 1, then aborted (queued): the key drains one job at a time
     source.next(job('a', 2)); // held

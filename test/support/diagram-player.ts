@@ -6,7 +6,7 @@ import type { Context } from 'rxjs-marbles';
 import { filter, map, NEVER, Subject, tap, type Observable } from 'rxjs';
 import { BarrierStore, type DeliveryResult, type JobStatus } from '../../src/index.js';
 import { concatMapByKey } from '../../src/operators/concat-map-by-key.js';
-import { orderedDelivery, type DeliveryOutcome } from '../../src/operators/ordered-delivery.js';
+import { orderedDelivery, type DeliveryContext, type DeliveryOutcome } from '../../src/operators/ordered-delivery.js';
 import type { ConcatMapByKeyDiagram, DeliveryDiagram, MarbleDiagram, PipelineDiagram } from '../diagrams.js';
 import { deliveryPipeline, job, newStore, type DeliveryPipeline, type Job } from './barrier-pipeline.js';
 
@@ -128,7 +128,7 @@ export function playOrderedDelivery(m: Context, diagram: DeliveryDiagram): Playe
   const unexpected: string[] = [];
   const delivered = new Map(Object.keys(diagram.deliveries).map((key) => [key, new Subject<DeliveryJob>()]));
   const overflowed = new Subject<DeliveryJob>();
-  const deliver = (value: DeliveryJob, attempt: number): Observable<DeliveryOutcome> => {
+  const deliver = (value: DeliveryJob, { attempt }: DeliveryContext): Observable<DeliveryOutcome> => {
     const name = nameOf(value);
     calls.push(`${name}#${attempt}@${m.scheduler.now()}`);
     const mirror = delivered.get(value.key);

@@ -5,7 +5,7 @@ import { Subject, of, type Subscription } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
 import { expect } from 'vitest';
 import type { BarrierStore, BarrierStoreEvent, JobState, JobStatus } from '../../src/index.js';
-import { barrierEnter, barrierState, barrierWait, orderedDelivery, type DeliveryOutcome } from '../../src/operators/index.js';
+import { barrierEnter, barrierState, barrierWait, orderedDelivery, type DeliveryContext, type DeliveryOutcome } from '../../src/operators/index.js';
 import { label, type Job } from './jobs.js';
 
 /** A TestScheduler that compares with toEqual and runs any number of frames. */
@@ -97,7 +97,7 @@ export function deliverUntil(store: BarrierStore<Job>, type: BarrierStoreEvent<J
 }
 
 /** A new orderedDelivery pipeline on `store` fed by a Subject: the ids it delivered, and whether it completed. */
-export function orderedPipeline(store: BarrierStore<Job>, deliver: (value: Job, attempt: number) => DeliveryOutcome = () => 'succeeded') {
+export function orderedPipeline(store: BarrierStore<Job>, deliver: (value: Job, context: DeliveryContext) => DeliveryOutcome = () => 'succeeded') {
   const source = new Subject<Job>();
   const out = { source, results: [] as number[], completed: false };
   source.pipe(orderedDelivery(store, { deliver })).subscribe({
