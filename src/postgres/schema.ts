@@ -59,19 +59,34 @@ export async function migrate(pool: Pool, table: TableName): Promise<void> {
  * partitions and break their order.
  */
 export async function ensurePartitions(pool: Pool, table: TableName, queue: string, partitions: number): Promise<void> {
-  await pool.query(
-    `INSERT INTO ${table.partitionsSql} (queue, partition, partitions)
-     SELECT $1, p, $2 FROM generate_series(0, $2 - 1) AS p ON CONFLICT DO NOTHING`,
-    [queue, partitions],
-  );
-  const { rows } = await pool.query<{ partitions: number }>(
-    `SELECT DISTINCT partitions FROM ${table.partitionsSql} WHERE queue = $1`,
-    [queue],
-  );
-  const other = rows.find((row) => row.partitions !== partitions);
-  if (other !== undefined) {
+  const client = await pool.connect();
+  let existing: number | undefined;
+  try {
+    await client.query('BEGIN');
+    // One queue's first users (with different counts, by mistake) do not mix their rows.
+    await client.query('SELECT pg_advisory_xact_lock($1, 1)', [lockNamespace('migrate', table.name, queue)]);
+    const { rows } = await client.query<{ partitions: number }>(
+      `SELECT partitions FROM ${table.partitionsSql} WHERE queue = $1 LIMIT 1`,
+      [queue],
+    );
+    existing = rows[0]?.partitions;
+    if (existing === undefined) {
+      await client.query(
+        `INSERT INTO ${table.partitionsSql} (queue, partition, partitions)
+         SELECT $1, p, $2 FROM generate_series(0, $2 - 1) AS p ON CONFLICT DO NOTHING`,
+        [queue, partitions],
+      );
+    }
+    await client.query('COMMIT');
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => {});
+    throw error;
+  } finally {
+    client.release();
+  }
+  if (existing !== undefined && existing !== partitions) {
     throw new RangeError(
-      `queue ${JSON.stringify(queue)} of table ${table.name} has ${other.partitions} partitions, got option partitions ${partitions}: ` +
+      `queue ${JSON.stringify(queue)} of table ${table.name} has ${existing} partitions, got option partitions ${partitions}: ` +
         'the count is fixed once a queue is used',
     );
   }
