@@ -191,8 +191,13 @@ export class PgJobSource<P> {
   private async readNew(): Promise<void> {
     const room = this.options.highWaterMark - this.runnable;
     const readings = [...this.readings.values()].filter((reading) => !reading.stopped);
-    // Full: leave `more` as it is, so the jobs finishing make room and wake the next read.
-    if (room <= 0 || readings.length === 0) return;
+    if (readings.length === 0) {
+      this.more = false;
+      return;
+    }
+    // Full: leave `more` as it is, so the jobs finishing make room and wake the
+    // next read (the loop in readLoop stops on the room itself).
+    if (room <= 0) return;
     this.more = false;
     const limit = Math.max(1, Math.min(this.options.batchSize, Math.ceil(room / readings.length)));
     // Throttled keys' rows are left out in the query: a blocked key's backlog

@@ -37,7 +37,15 @@ export function spawnWorker(config: WorkerProcessConfig): WorkerProcess {
     async close() {
       if (child.exitCode !== null || child.signalCode !== null) return;
       child.send({ type: 'close' });
-      await exited;
+      // A close that hangs is a failure, not a hung test run.
+      let timer: NodeJS.Timeout | undefined;
+      const hung = new Promise<'hung'>((resolve) => (timer = setTimeout(() => resolve('hung'), 30_000)));
+      const result = await Promise.race([exited, hung]);
+      clearTimeout(timer);
+      if (result === 'hung') {
+        child.kill('SIGKILL');
+        throw new Error(`worker ${config.workerId} did not close within 30 s`);
+      }
     },
     kill() {
       child.kill('SIGKILL');
