@@ -15,7 +15,12 @@ export class DeliverySlots {
     this.free = size;
   }
 
-  /** Calls `start` with a release function once a slot is free; returns a function that cancels the wait. */
+  /**
+   * Calls `start` with a release function once a slot is free; returns a function that cancels the wait.
+   *
+   * @example
+   * const cancel = slots.acquire((release) => void send(job).finally(release));
+   */
   acquire(start: (release: () => void) => void): () => void {
     if (this.free > 0) {
       this.free--;

@@ -51,7 +51,12 @@ export class PgOutcomeCommitter {
     private readonly retryAfter = 200,
   ) {}
 
-  /** Queues one outcome for the next commit; resolves once it is decided. */
+  /**
+   * Queues one outcome for the next commit; resolves once it is decided.
+   *
+   * @example
+   * const committed = await committer.commit({ id, partition, epoch, state: 'failed', attempts: 2, error });
+   */
   commit(outcome: PgOutcome): Promise<boolean> {
     if (this.closed) return Promise.resolve(false);
     return new Promise<boolean>((resolve) => {
@@ -60,7 +65,12 @@ export class PgOutcomeCommitter {
     });
   }
 
-  /** Refuses outcomes from now on; those waiting resolve `false` unless their commit is running. */
+  /**
+   * Refuses outcomes from now on; those waiting resolve `false` unless their commit is running.
+   *
+   * @example
+   * committer.close();
+   */
   close(): void {
     this.closed = true;
     for (const { resolve } of this.waiting.splice(0)) resolve(false);

@@ -76,14 +76,24 @@ export class PgJobSource<P> {
     return this.total - this.blocked;
   }
 
-  /** What is in memory: every job read and not terminal, and those of blocked keys. */
+  /**
+   * What is in memory: every job read and not terminal, and those of blocked keys.
+   *
+   * @example
+   * const { inMemory, blocked } = source.stats();
+   */
   stats(): { inMemory: number; blocked: number; throttledKeys: number } {
     let throttledKeys = 0;
     for (const reading of this.readings.values()) throttledKeys += reading.throttled.size;
     return { inMemory: this.total, blocked: this.blocked, throttledKeys };
   }
 
-  /** The jobs of one partition, in id order per key; reading stops when unsubscribed. */
+  /**
+   * The jobs of one partition, in id order per key; reading stops when unsubscribed.
+   *
+   * @example
+   * source.jobs(3).pipe(orderedDelivery(store, options)).subscribe((r) => source.jobDone(r.job));
+   */
   jobs(partition: number): Observable<PgJob<P>> {
     return new Observable<PgJob<P>>((subscriber) => {
       if (this.readings.has(partition)) {
@@ -105,7 +115,12 @@ export class PgJobSource<P> {
     });
   }
 
-  /** A job's outcome is terminal (and committed): it leaves memory. */
+  /**
+   * A job's outcome is terminal (and committed): it leaves memory.
+   *
+   * @example
+   * results$.subscribe((result) => source.jobDone(result.job));
+   */
   jobDone(job: PgJob<P>): void {
     const reading = this.readings.get(job.partition);
     if (reading === undefined || !reading.inMemory.delete(job.id)) return;
@@ -124,7 +139,12 @@ export class PgJobSource<P> {
     if (this.catchUpDue || this.more) this.wakeSoon();
   }
 
-  /** A failed attempt of the job was committed: its key is blocked until the job is terminal. */
+  /**
+   * A failed attempt of the job was committed: its key is blocked until the job is terminal.
+   *
+   * @example
+   * onCommitted: (job, state) => state === 'failed' && source.jobFailed(job)
+   */
   jobFailed(job: PgJob<P>): void {
     const count = this.readings.get(job.partition)?.keys.get(job.key);
     if (count === undefined || count.blockedBy !== undefined) return;
@@ -132,13 +152,23 @@ export class PgJobSource<P> {
     this.blocked += count.count;
   }
 
-  /** Reads nothing more for the partition (a hand-over); its jobs in memory stay until unsubscribed. */
+  /**
+   * Reads nothing more for the partition (a hand-over); its jobs in memory stay until unsubscribed.
+   *
+   * @example
+   * source.stopReading(3);
+   */
   stopReading(partition: number): void {
     const reading = this.readings.get(partition);
     if (reading !== undefined) reading.stopped = true;
   }
 
-  /** Reads now (or right after the read in progress). */
+  /**
+   * Reads now (or right after the read in progress).
+   *
+   * @example
+   * client.on('notification', () => source.wake());
+   */
   wake(): void {
     if (this.closed) return;
     if (this.reading) {
@@ -148,7 +178,12 @@ export class PgJobSource<P> {
     void this.readLoop();
   }
 
-  /** Stops reading for good. */
+  /**
+   * Stops reading for good.
+   *
+   * @example
+   * source.close();
+   */
   close(): void {
     this.closed = true;
   }

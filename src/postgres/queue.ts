@@ -106,7 +106,12 @@ export class PgJobQueue<P = unknown> {
     }
   }
 
-  /** Creates the tables and indexes if missing. Idempotent, safe from several processes at once. */
+  /**
+   * Creates the tables and indexes if missing. Idempotent, safe from several processes at once.
+   *
+   * @example
+   * await queue.migrate(); // at every start, from every process
+   */
   async migrate(): Promise<void> {
     await migrate(this.db, this.table);
   }
@@ -138,7 +143,12 @@ export class PgJobQueue<P = unknown> {
     return enqueueJobs(this.db, target, checked, client);
   }
 
-  /** How many jobs of the queue are in each state. */
+  /**
+   * How many jobs of the queue are in each state.
+   *
+   * @example
+   * const { pending, aborted } = await queue.counts();
+   */
   async counts(): Promise<{ pending: number; succeeded: number; aborted: number; filtered: number }> {
     const { rows } = await this.db.query<{ state: 'pending' | 'succeeded' | 'aborted' | 'filtered'; n: number }>(
       `SELECT state, count(*)::int AS n FROM ${this.table.sql} WHERE queue = $1 GROUP BY state`,
@@ -177,7 +187,12 @@ export class PgJobQueue<P = unknown> {
     return worker;
   }
 
-  /** Closes the workers this queue started (gracefully), then ends the pool if the queue made it. */
+  /**
+   * Closes the workers this queue started (gracefully), then ends the pool if the queue made it.
+   *
+   * @example
+   * process.once('SIGTERM', () => void queue.close());
+   */
   async close(): Promise<void> {
     this.closed = true;
     await Promise.all([...this.workers].map((worker) => worker.close()));
