@@ -52,7 +52,12 @@ describe('a worker cut off from the database', () => {
       );
     }
     const [a, b] = workers as [WorkerProcess, WorkerProcess];
-    await waitFor('both workers delivering', () => a.partitions.length > 0 && b.partitions.length > 0 && receiver.log.some((e) => e.worker === 'a'), 60_000);
+    // Wait for the fair share to settle (4 and 4), so that no hand-over of a's is under way at the cut.
+    await waitFor(
+      'both workers delivering, four partitions each',
+      () => a.partitions.length === PARTITIONS / 2 && b.partitions.length === PARTITIONS / 2 && receiver.log.some((e) => e.worker === 'a'),
+      60_000,
+    );
     const cut = new Set(a.partitions);
     const { rows } = await pool.query<{ terminated: boolean }>(
       `SELECT pg_terminate_backend(pid) AS terminated FROM pg_stat_activity WHERE application_name LIKE 'rxb:%:a'`,
