@@ -1,7 +1,7 @@
 import { defineConfig } from 'tsup';
 
 export default defineConfig({
-  entry: { index: 'src/index.ts', 'operators/index': 'src/operators/index.ts' },
+  entry: { index: 'src/index.ts', 'operators/index': 'src/operators/index.ts', 'postgres/index': 'src/postgres/index.ts' },
   format: ['esm', 'cjs'],
   dts: true,
   clean: true,
@@ -9,5 +9,5 @@ export default defineConfig({
   target: 'es2022',
   splitting: true,
   treeshake: true,
-  external: ['rxjs'],
+  external: ['rxjs', 'pg'],
 });

@@ -11,6 +11,24 @@ const work = mkdtempSync(join(tmpdir(), 'rx-barrier-smoke-'));
 const run = (cmd, args, cwd) => execFileSync(cmd, args, { cwd, stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' });
 const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
 const rxjsVersion = JSON.parse(run('node', ['-p', 'JSON.stringify(require("rxjs/package.json").version)'], root));
+const versionOf = (name) => JSON.parse(run('node', ['-p', `JSON.stringify(require("${name}/package.json").version)`], root));
+const pgVersion = versionOf('pg');
+const pgTypesVersion = versionOf('@types/pg');
+
+// 'rx-barrier/postgres', checked once pg is installed: it imports, builds a
+// queue without connecting, hashes keys as documented, and type-checks.
+const postgresCheck = `import { PgJobQueue, partitionOf, fnv1a32, type PgJob, type PgWorker, type PgWorkOptions } from 'rx-barrier/postgres';
+const queue = new PgJobQueue<{ n: number }>({ connectionString: 'postgres://nobody@127.0.0.1:1/none', partitions: 16 });
+const options: PgWorkOptions<{ n: number }> = { deliver: (job: PgJob<{ n: number }>, { attempt }) => (attempt > 0 && job.payload.n >= 0 ? 'succeeded' : 'failed') };
+const worker: PgWorker<{ n: number }> | undefined = undefined;
+if (fnv1a32('user-1') !== 4115888500 || partitionOf('user-1', 64) !== 52 || typeof queue.work !== 'function' || typeof options.deliver !== 'function' || worker !== undefined) {
+  throw new Error('postgres entry misbehaves');
+}
+let badInput = false;
+try { new PgJobQueue({ connectionString: 'postgres://x', table: 'bad name' }); } catch (error) { badInput = error instanceof RangeError; }
+if (!badInput) throw new Error('postgres entry takes a bad table name');
+void queue.close().then(() => console.log('postgres ok'));
+`;
 
 // Type-checked only: values of one entry's types passed to the other's
 // functions, which breaks when the two entries resolve to different
@@ -101,9 +119,31 @@ try {
     const out = join(dir, check.type === 'module' ? 'main.mjs' : 'main.cjs');
     writeFileSync(out, runnable);
     process.stdout.write(run('node', [out], dir));
+
+    // The two entries above ran without pg installed: neither loads it.
+    const resolvesPg = run('node', ['-e', 'try { require.resolve("pg"); console.log("yes") } catch { console.log("no") }'], dir).trim();
+    if (resolvesPg !== 'no') throw new Error(`pg is resolvable in the ${name} project before it was installed: the check that rx-barrier never loads it proves nothing`);
+    run('npm', ['install', '--no-audit', '--no-fund', '--silent', '--prefer-offline', `pg@${pgVersion}`, `@types/pg@${pgTypesVersion}`], dir);
+    const postgresFile = check.type === 'module' ? 'postgres.mts' : 'postgres.cts';
+    writeFileSync(join(dir, postgresFile), postgresCheck);
+    for (const setting of settings[name]) {
+      // node10 resolution reaches the entry through postgres/package.json.
+      const compilerOptions = { ...setting, target: 'es2022', strict: true, noEmit: true, skipLibCheck: false, types: [] };
+      writeFileSync(join(dir, 'tsconfig.postgres.json'), JSON.stringify({ compilerOptions, files: [postgresFile] }));
+      run('node', [tsc, '-p', 'tsconfig.postgres.json'], dir);
+    }
+    const postgresJs = postgresCheck
+      .replace(/, type Pg\w+/g, '')
+      .replace(/: PgWorkOptions<\{ n: number \}>|: PgWorker<\{ n: number \}> \| undefined|: PgJob<\{ n: number \}>|<\{ n: number \}>/g, '');
+    const postgresRunnable = check.type === 'module'
+      ? postgresJs
+      : postgresJs.replace(/^import \{([^}]*)\} from '([^']+)';$/gm, (_, names, from) => `const {${names}} = require('${from}');`);
+    const postgresOut = join(dir, check.type === 'module' ? 'postgres.mjs' : 'postgres.cjs');
+    writeFileSync(postgresOut, postgresRunnable);
+    process.stdout.write(run('node', [postgresOut], dir));
   }
   const checked = Object.entries(settings).map(([name, list]) => `${name}: ${list.map((s) => s.moduleResolution).join(', ')}`);
-  console.log(`smoke test passed: the packed tarball imports and type-checks from ESM and CommonJS (${checked.join('; ')})`);
+  console.log(`smoke test passed: the packed tarball imports and type-checks from ESM and CommonJS (${checked.join('; ')}), without pg for the two main entries and with it for rx-barrier/postgres`);
 } finally {
   rmSync(work, { recursive: true, force: true });
 }
