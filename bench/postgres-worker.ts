@@ -128,17 +128,7 @@ async function main(): Promise<void> {
 
 // ---- rx-barrier ----------------------------------------------------------------
 
-// The spec's shape (shared/spec/durable.md) until src/postgres/ is merged here.
-interface SpecQueue<P> {
-  migrate(): Promise<void>;
-  enqueue(jobs: readonly { key: string; payload: P }[]): Promise<number[]>;
-  work(options: {
-    deliver: (job: { id: number; key: string; payload: P }) => import('rxjs').ObservableInput<'succeeded'>;
-    concurrency?: number;
-  }): { results$: import('rxjs').Observable<unknown>; close(): Promise<void> };
-  close(): Promise<void>;
-}
-type Durable = { PgJobQueue: new <P>(options: { connectionString: string; queue?: string }) => SpecQueue<P> };
+type Durable = typeof import('../src/postgres/index.js');
 const DURABLE = new URL('../dist/postgres/index.js', import.meta.url);
 
 async function rxBarrier(args: WorkerArgs): Promise<Driver> {
