@@ -4,6 +4,7 @@
  *
  *   npm start -- --users 100 --events 20 --fail-rate 0.3 --seed 7
  *   npm start -- --json
+ *   npm start -- --durable --workers 3 --kill-one   (through PostgreSQL: examples/durable/)
  *
  * The parts live in examples/webhook/: scripts.ts (the workload), receiver.ts
  * (the HTTP endpoint and its checks), run.ts (the pipeline), metrics.ts and
@@ -13,6 +14,7 @@ import { realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import cliProgress from 'cli-progress';
+import { DURABLE_DEFAULTS, validateDurableOptions, type DurableOptions } from './durable/options.js';
 import { formatSummary } from './webhook/report.js';
 import { runWebhookDelivery, validateOptions, WEBHOOK_DEFAULTS, type WebhookDeliveryOptions } from './webhook/run.js';
 
@@ -38,12 +40,15 @@ Options:
   --timeout MS          client timeout per request; timeout answers are held twice as long (default ${d.timeoutMs})
   --high-water-mark N   jobs the store may hold before pull pauses (default ${d.highWaterMark})
   --json                print the summary as JSON on stdout, no progress display
+  --durable             deliver through PostgreSQL (DATABASE_URL, else an embedded server) with worker processes
+  --workers N           with --durable: worker processes (default ${DURABLE_DEFAULTS.workers})
+  --kill-one            with --durable: kill one worker with SIGKILL a third of the way through
   -h, --help            show this help
 
 Exit codes: 0 all checks passed, 1 a check failed or delivery errored, 2 bad flags.`;
 
 /** What the command line asks for. */
-export type Command = { help: true } | { help: false; json: boolean; options: WebhookDeliveryOptions };
+export type Command = { help: true } | { help: false; json: boolean; options: WebhookDeliveryOptions; durable?: DurableOptions };
 
 /** Parses and validates the flags; throws a UsageError with a message naming the flag. */
 export function parseCommandLine(args: readonly string[]): Command {
@@ -63,6 +68,9 @@ export function parseCommandLine(args: readonly string[]): Command {
         timeout: { type: 'string' },
         'high-water-mark': { type: 'string' },
         json: { type: 'boolean', default: false },
+        durable: { type: 'boolean', default: false },
+        workers: { type: 'string' },
+        'kill-one': { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },
     }));
@@ -93,9 +101,16 @@ export function parseCommandLine(args: readonly string[]): Command {
     holdMs: timeoutMs * 2,
     highWaterMark: number('high-water-mark', d.highWaterMark),
   };
+  let durable: DurableOptions | undefined;
+  if (values.durable === true) {
+    durable = { ...DURABLE_DEFAULTS, workers: number('workers', DURABLE_DEFAULTS.workers), killOne: values['kill-one'] === true };
+    problems.push(...validateDurableOptions(durable));
+  } else if (values.workers !== undefined || values['kill-one'] === true) {
+    problems.push('--workers and --kill-one need --durable');
+  }
   if (problems.length === 0) problems.push(...validateOptions(options));
   if (problems.length > 0) throw new UsageError(problems.join('\n'));
-  return { help: false, json: values.json === true, options };
+  return { help: false, json: values.json === true, options, ...(durable === undefined ? {} : { durable }) };
 }
 
 /** A bad command line: exit code 2. */
@@ -116,6 +131,14 @@ export async function main(args: readonly string[]): Promise<number> {
   if (command.help) {
     process.stdout.write(`${USAGE}\n`);
     return 0;
+  }
+  if (command.durable !== undefined) {
+    // Loaded here: the in-memory run needs neither pg nor the worker processes.
+    const { runDurableWebhookDelivery } = await import('./durable/run.js');
+    const { formatDurableSummary } = await import('./durable/report.js');
+    const summary = await runDurableWebhookDelivery(command.options, command.durable);
+    process.stdout.write(command.json ? `${JSON.stringify(summary, null, 2)}\n` : `${formatDurableSummary(summary)}\n`);
+    return summary.ok ? 0 : 1;
   }
   // A live bar only for a person watching: not into a pipe or a file, not with --json.
   const bar =
