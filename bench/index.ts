@@ -8,8 +8,8 @@
  * mergeMap, retained memory, issue 4), soak (10M jobs through pull +
  * orderedDelivery, issue 4; about half a minute, so part of the full run;
  * alone: `npm run bench -- --only soak`), postgres (the durable queue beside
- * graphile-worker and pg-boss on an embedded PostgreSQL, issue 13; a few
- * minutes: `npm run bench -- --only postgres`).
+ * graphile-worker and pg-boss on an embedded PostgreSQL, issue 13; about
+ * ten minutes: `npm run bench -- --only postgres`).
  *
  *   --only <name>  run one suite (repeatable; names below)
  *   --quick        fewer, shorter runs: checks the suite works, not a measurement
