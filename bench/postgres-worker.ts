@@ -81,7 +81,8 @@ interface Driver {
   fill(): Promise<void>;
   /** Connects (untimed). `work` then starts delivering. */
   prepare(): Promise<void>;
-  work(onDelivery: () => void): Promise<void>;
+  /** Starts working: `started` when the job function is called, `done` when it has finished (rx-barrier: once committed). */
+  work(started: () => void, done: () => void): Promise<void>;
   /** Enqueues one job and resolves when it has been handed to the job function, with the ms in between. */
   latency(samples: number, spacing: number): Promise<number[]>;
   stop(): Promise<void>;
@@ -113,11 +114,17 @@ async function main(): Promise<void> {
   const stop = new Promise<void>((resolve) => process.on('message', (m: ToChild) => m.type === 'stop' && resolve()));
   send({ type: 'ready' });
   await go;
+  let first = true;
   let done = 0;
-  await driver.work(() => {
-    if (done === 0) send({ type: 'first', at: wallClock() });
-    if (++done % PROGRESS_EVERY === 0) send({ type: 'progress', done });
-  });
+  await driver.work(
+    () => {
+      if (first) send({ type: 'first', at: wallClock() });
+      first = false;
+    },
+    () => {
+      if (++done % PROGRESS_EVERY === 0) send({ type: 'progress', done });
+    },
+  );
   const progress = setInterval(() => send({ type: 'progress', done }), 200);
   await stop;
   clearInterval(progress);
@@ -147,10 +154,16 @@ async function rxBarrier(args: WorkerArgs): Promise<Driver> {
     async prepare() {
       await queue.migrate();
     },
-    async work(onDelivery) {
-      worker = queue.work({ ...RX_SETTINGS, deliver: () => of('succeeded' as const) });
+    async work(started, done) {
+      worker = queue.work({
+        ...RX_SETTINGS,
+        deliver: () => {
+          started();
+          return of('succeeded' as const);
+        },
+      });
       // A result is emitted once its outcome is committed.
-      worker.results$.subscribe(() => onDelivery());
+      worker.results$.subscribe(() => done());
     },
     async latency(samples, spacing) {
       const started = new Map<number, number>();
@@ -199,7 +212,7 @@ async function graphileWorker(args: WorkerArgs): Promise<Driver> {
   });
   let runner: Awaited<ReturnType<typeof run>> | undefined;
   const utils = await makeWorkerUtils({ connectionString: args.url, logger });
-  const start = async (task: () => void): Promise<void> => {
+  const start = async (task: () => void, after: () => void = () => {}): Promise<void> => {
     runner = await run({
       ...GRAPHILE_SETTINGS,
       connectionString: args.url,
@@ -208,6 +221,7 @@ async function graphileWorker(args: WorkerArgs): Promise<Driver> {
       taskList: {
         [QUEUE]: async () => {
           task();
+          after();
         },
       },
     });
@@ -227,8 +241,8 @@ async function graphileWorker(args: WorkerArgs): Promise<Driver> {
     async prepare() {
       await utils.migrate();
     },
-    async work(onDelivery) {
-      await start(onDelivery);
+    async work(started, done) {
+      await start(started, done);
     },
     async latency(samples, spacing) {
       let resolveNext: ((at: number) => void) | undefined;
@@ -270,9 +284,12 @@ async function pgBoss(args: WorkerArgs): Promise<Driver> {
     async prepare() {
       await boss.start();
     },
-    async work(onDelivery) {
+    async work(started, done) {
       await boss.work<{ i: number }>(QUEUE, PGBOSS_SETTINGS, async (jobs) => {
-        for (let i = 0; i < jobs.length; i++) onDelivery();
+        for (let i = 0; i < jobs.length; i++) {
+          started();
+          done();
+        }
       });
     },
     latency() {
