@@ -6,7 +6,7 @@
  * committed). A receiver deduplicates by event id and answers a repeated
  * attempt as it answered it the first time; this one does, and checks that
  * every repeat is one a takeover explains: of the event's latest attempt,
- * before any later event of its user, and at most `maxRepeats` per event.
+ * before any later event of its user, and at most one per event and takeover.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -21,8 +21,6 @@ export interface AtLeastOnceReceiverOptions {
   maxAttempts: number;
   /** How long a `'timeout'` answer is held, in ms: longer than the client's timeout. */
   holdMs: number;
-  /** Repeats allowed per event: one per takeover (0 when no worker dies). */
-  maxRepeats: number;
 }
 
 /** What the receiver saw: the checks of the in-memory run, and the repeats. */
@@ -55,7 +53,7 @@ interface UserRecord {
 }
 
 /** Collects the violations of one rule; keeps the first few messages for the report. */
-class Rule {
+export class Rule {
   violations = 0;
   private readonly examples: string[] = [];
   constructor(readonly name: string) {}
@@ -153,7 +151,6 @@ export class AtLeastOnceReceiver {
       const latest = Math.max(...event.attemptsSeen);
       if (attempt !== latest) this.repeatRule.violated(`${userId} event ${id} attempt ${attempt} repeated after attempt ${latest}`);
       else if (user.lastArrivedId > id) this.repeatRule.violated(`${userId} event ${id} attempt ${attempt} repeated after event ${user.lastArrivedId} of its user`);
-      else if (event.repeats > this.options.maxRepeats) this.repeatRule.violated(`${userId} event ${id} arrived ${event.repeats + 1} times as attempt ${attempt}`);
       return step;
     }
     // Every earlier event of the user must have had its final answer.
@@ -204,10 +201,17 @@ export class AtLeastOnceReceiver {
     });
   }
 
-  /** The verification; call it once delivery is complete (later calls return the same report). */
-  report(): AtLeastOnceReport {
+  /**
+   * The verification; call it once delivery is complete, with the number of
+   * takeovers there were (partitions taken from a worker that did not hand
+   * them over). Later calls return the same report.
+   */
+  report(takeovers: number): AtLeastOnceReport {
     if (this.final !== undefined) return this.final;
     for (const [id, event] of this.events) {
+      if (event.repeats > takeovers) {
+        this.repeatRule.violated(`${event.script.userId} event ${id} was repeated ${event.repeats} time(s) in ${takeovers} takeover(s)`);
+      }
       if (event.attemptsSeen.size !== event.expected) {
         this.consumed.violated(`${event.script.userId} event ${id} got ${event.attemptsSeen.size} of its ${event.expected} attempts`);
       }
@@ -217,7 +221,7 @@ export class AtLeastOnceReceiver {
       this.afterFinal.check(`${this.requests} requests`),
       this.oneAtATime.check(`${this.users.size} users`),
       this.consumed.check(`${this.events.size} scripts`),
-      this.repeatRule.check(`${this.repeats} repeat(s), at most ${this.options.maxRepeats} per event allowed`),
+      this.repeatRule.check(`${this.repeats} repeat(s) in ${takeovers} takeover(s)`),
     ];
     this.final = { requests: this.requests, accepted: this.accepted, repeats: this.repeats, checks };
     return this.final;

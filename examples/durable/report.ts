@@ -29,6 +29,9 @@ export function formatDurableSummary(summary: DurableSummary): string {
     const first = takeover.firstDeliveryMs === null ? 'nothing was left in them' : `first delivery from them after ${ms(takeover.firstDeliveryMs)}`;
     rows.push(['takeover', `${takeover.worker} killed at ${count(takeover.atEvents)} events; its ${count(takeover.partitions)} partitions ${reowned}, ${first} (lease ${ms(d.lease)})`]);
   }
+  if (summary.leaseLosses > 0) {
+    rows.push(['lease lost', `${count(summary.leaseLosses)}×: a worker's heartbeat was late by more than the lease (${ms(d.lease)}), so it stopped and the others took its partitions over`]);
+  }
   const width = Math.max(...rows.map(([label]) => label.length));
   const lines = [
     `durable webhook delivery: ${d.workers} worker process${d.workers === 1 ? '' : 'es'}${d.killOne ? ', one killed mid-run' : ''}, PostgreSQL ${summary.database === 'embedded' ? '(embedded)' : 'at DATABASE_URL'}`,

@@ -30,6 +30,8 @@ export interface DurableWorkerArgs {
 export type WorkerMessage =
   | { type: 'ready' }
   | { type: 'partitions'; partitions: readonly number[]; at: number }
+  /** It lost every partition at once without being closed: its lease ran out (a late heartbeat) or its lock connection failed. */
+  | { type: 'lost'; partitions: number; at: number }
   | { type: 'attempt'; id: number; partition: number; attempt: number; at: number }
   | { type: 'result'; id: number; state: 'succeeded' | 'aborted' | 'filtered'; attempts: number }
   /** An attempt ended without an answer: the client's timeout, or the worker's `signal` (its partition lost). */
@@ -80,13 +82,22 @@ async function main(): Promise<void> {
       return outcome;
     },
   });
-  worker.partitions$.subscribe((partitions) => send({ type: 'partitions', partitions, at: now() }));
+  // A clean hand-over never takes a live worker's last partition (its fair
+  // share is at least one); losing them all at once before close() is a lease lost.
+  let closing = false;
+  let owned = 0;
+  worker.partitions$.subscribe((partitions) => {
+    if (!closing && owned > 0 && partitions.length === 0) send({ type: 'lost', partitions: owned, at: now() });
+    owned = partitions.length;
+    send({ type: 'partitions', partitions, at: now() });
+  });
   worker.results$.subscribe((result) =>
     send({ type: 'result', id: result.job.payload.id, state: result.state, attempts: result.attempts }),
   );
   worker.errors$.subscribe((error) => send({ type: 'error', message: error instanceof Error ? error.message : String(error) }));
   send({ type: 'ready' });
   await new Promise<void>((resolve) => process.on('message', (message: ParentMessage) => message.type === 'close' && resolve()));
+  closing = true;
   await worker.close();
   await queue.close();
 }
