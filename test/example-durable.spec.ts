@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { DURABLE_DEFAULTS } from '../examples/durable/options.js';
+import { AtLeastOnceReceiver } from '../examples/durable/receiver.js';
 import { runDurableWebhookDelivery, type DurableSummary } from '../examples/durable/run.js';
 import { parseCommandLine, UsageError } from '../examples/webhook-delivery.js';
-import { generateWorkload, predict } from '../examples/webhook/scripts.js';
+import { generateWorkload, predict, type EventScript } from '../examples/webhook/scripts.js';
 
 describe('the durable webhook example (npm start -- --durable), end to end on a real PostgreSQL', () => {
   // 500 events; seed 7 at fail rate 0.3 gives retries, timeouts, exhausted attempts, 400s and 204s.
@@ -86,5 +87,61 @@ describe('the --durable flags', () => {
   ])('rejects %j naming the flag', (args, message) => {
     expect(() => parseCommandLine(args)).toThrow(UsageError);
     expect(() => parseCommandLine(args)).toThrow(message);
+  });
+});
+
+describe('the at-least-once receiver of the durable example', () => {
+  // user-1: event 1 fails once then succeeds; event 2 succeeds.
+  const scripts = new Map<number, EventScript>([
+    [1, { userId: 'user-1', id: 1, steps: [500, 200] }],
+    [2, { userId: 'user-1', id: 2, steps: [200] }],
+  ]);
+
+  /** Sends the attempts in order; returns the statuses and the report for `takeovers`. */
+  async function receive(attempts: readonly (readonly [number, number])[], takeovers: number) {
+    const receiver = await AtLeastOnceReceiver.start({ scripts, maxAttempts: 3, holdMs: 1_000 });
+    try {
+      const statuses: number[] = [];
+      for (const [id, attempt] of attempts) {
+        const response = await fetch(receiver.url, { method: 'POST', body: JSON.stringify({ userId: 'user-1', id, attempt }) });
+        statuses.push(response.status);
+      }
+      const report = receiver.report(takeovers);
+      return { statuses, report, failed: report.checks.filter((check) => !check.ok).map((check) => check.detail) };
+    } finally {
+      await receiver.close();
+    }
+  }
+
+  it('answers a repeated attempt as it answered it the first time, and accepts repeats a takeover explains', async () => {
+    const { statuses, report, failed } = await receive([[1, 1], [1, 1], [1, 2], [2, 1], [2, 1]], 1);
+    expect(statuses).toEqual([500, 500, 200, 200, 200]);
+    expect(failed).toEqual([]);
+    expect(report).toMatchObject({ requests: 5, accepted: 2, repeats: 2 });
+  });
+
+  it('reports a repeat of an attempt older than the latest', async () => {
+    const { failed } = await receive([[1, 1], [1, 2], [1, 1], [2, 1]], 1);
+    expect(failed).toEqual([expect.stringContaining('user-1 event 1 attempt 1 repeated after attempt 2')]);
+  });
+
+  it('reports a repeat that comes after a later event of its user', async () => {
+    const { failed } = await receive([[1, 1], [1, 2], [2, 1], [1, 2]], 1);
+    expect(failed).toEqual([expect.stringContaining('user-1 event 1 attempt 2 repeated after event 2 of its user')]);
+  });
+
+  it('reports more repeats of an event than there were takeovers', async () => {
+    const twice: (readonly [number, number])[] = [[1, 1], [1, 2], [1, 2], [1, 2], [2, 1]];
+    expect((await receive(twice, 2)).failed).toEqual([]);
+    expect((await receive(twice, 1)).failed).toEqual([expect.stringContaining('event 1 was repeated 2 time(s) in 1 takeover(s)')]);
+    expect((await receive([[1, 1], [1, 1], [1, 2], [2, 1]], 0)).failed).toEqual([expect.stringContaining('in 0 takeover(s)')]);
+  });
+
+  it('still reports an attempt never sent and a new attempt after the final one', async () => {
+    expect((await receive([[1, 1], [2, 1]], 1)).failed).toEqual([
+      expect.stringContaining('event 2 (attempt 1) arrived while event 1 was unfinished'),
+      expect.stringContaining('user-1 event 1 got 1 of its 2 attempts'),
+    ]);
+    expect((await receive([[1, 1], [1, 2], [1, 3], [2, 1]], 0)).failed).toEqual([expect.stringContaining('arrived as attempt 3; its script allows 2')]);
   });
 });
