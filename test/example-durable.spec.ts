@@ -33,7 +33,8 @@ describe('the durable webhook example (npm start -- --durable), end to end on a 
       "the killed worker's partitions were taken over",
     ]);
     expect(summary.ok).toBe(true);
-  });
+    // About 15 s on an idle 2-core machine; room for a loaded one.
+  }, 120_000);
 
   it('ends with the states the scripts predict, in the table', () => {
     expect(summary.events).toBe(500);
