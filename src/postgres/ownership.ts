@@ -44,13 +44,15 @@ interface Owned {
  * partition bumps its epoch; a partition that was handed over cleanly
  * (`released`) starts at once, one whose owner died waits `lease`. The
  * connection failing, or no heartbeat succeeding within `lease`, loses every
- * partition at once; it reconnects and starts over.
+ * partition at once; it reconnects a lease later and starts over.
  */
 export class PartitionOwnership {
   private client: Client | undefined;
   private readonly owned = new Map<number, Owned>();
   private readonly namespace: number;
   private lastBeat = 0;
+  /** After a loss, not before this time: the others take the partitions over meanwhile. */
+  private rejoinAt = 0;
   private tickTimer: NodeJS.Timeout | undefined;
   private watchdog: NodeJS.Timeout | undefined;
   private closing = false;
@@ -144,6 +146,7 @@ export class PartitionOwnership {
   }
 
   private async connect(): Promise<Client | undefined> {
+    if (Date.now() < this.rejoinAt) return undefined;
     const client = this.options.connect(`rxb:${this.namespace}:${this.options.workerId}`.slice(0, 63));
     client.on('error', () => {
       if (this.client === client) this.lose();
@@ -231,6 +234,9 @@ export class PartitionOwnership {
   private lose(): void {
     const client = this.client;
     this.client = undefined;
+    // Sit out a lease before rejoining: a flapping connection must not win its
+    // partitions back from the workers taking them over, each time resetting the wait.
+    this.rejoinAt = Date.now() + this.options.lease;
     void client?.end().catch(() => {});
     const lost = this.partitions;
     this.owned.clear();
