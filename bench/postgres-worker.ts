@@ -31,7 +31,8 @@ export interface WorkerArgs {
 export type ToParent =
   | { type: 'ready' }
   | { type: 'first'; at: number }
-  | { type: 'progress'; done: number }
+  /** `unordered`: jobs this process started after a later (or the same) job of their key. */
+  | { type: 'progress'; done: number; unordered: number }
   | { type: 'filled'; ms: number }
   | { type: 'latency'; samples: number[] }
   | { type: 'stopped' };
@@ -81,8 +82,12 @@ interface Driver {
   fill(): Promise<void>;
   /** Connects (untimed). `work` then starts delivering. */
   prepare(): Promise<void>;
-  /** Starts working: `started` when the job function is called, `done` when it has finished (rx-barrier: once committed). */
-  work(started: () => void, done: () => void): Promise<void>;
+  /**
+   * Starts working: `started` when the job function is called (with the
+   * job's index in the workload), `done` when it has finished (rx-barrier:
+   * once committed).
+   */
+  work(started: (index: number) => void, done: () => void): Promise<void>;
   /** Enqueues one job and resolves when it has been handed to the job function, with the ms in between. */
   latency(samples: number, spacing: number): Promise<number[]>;
   stop(): Promise<void>;
@@ -116,19 +121,25 @@ async function main(): Promise<void> {
   await go;
   let first = true;
   let done = 0;
+  // A self-check of per-key order, within this process: the highest index started per key.
+  const lastStarted = new Int32Array(args.keys).fill(-1);
+  let unordered = 0;
   await driver.work(
-    () => {
+    (index) => {
       if (first) send({ type: 'first', at: wallClock() });
       first = false;
+      const key = index % args.keys;
+      if (index <= lastStarted[key]!) unordered++;
+      else lastStarted[key] = index;
     },
     () => {
-      if (++done % PROGRESS_EVERY === 0) send({ type: 'progress', done });
+      if (++done % PROGRESS_EVERY === 0) send({ type: 'progress', done, unordered });
     },
   );
-  const progress = setInterval(() => send({ type: 'progress', done }), 200);
+  const progress = setInterval(() => send({ type: 'progress', done, unordered }), 200);
   await stop;
   clearInterval(progress);
-  send({ type: 'progress', done });
+  send({ type: 'progress', done, unordered });
   await driver.stop();
   send({ type: 'stopped' });
 }
@@ -157,8 +168,8 @@ async function rxBarrier(args: WorkerArgs): Promise<Driver> {
     async work(started, done) {
       worker = queue.work({
         ...RX_SETTINGS,
-        deliver: () => {
-          started();
+        deliver: (job) => {
+          started(job.payload.i);
           return of('succeeded' as const);
         },
       });
@@ -212,15 +223,15 @@ async function graphileWorker(args: WorkerArgs): Promise<Driver> {
   });
   let runner: Awaited<ReturnType<typeof run>> | undefined;
   const utils = await makeWorkerUtils({ connectionString: args.url, logger });
-  const start = async (task: () => void, after: () => void = () => {}): Promise<void> => {
+  const start = async (task: (index: number) => void, after: () => void = () => {}): Promise<void> => {
     runner = await run({
       ...GRAPHILE_SETTINGS,
       connectionString: args.url,
       logger,
       noHandleSignals: true,
       taskList: {
-        [QUEUE]: async () => {
-          task();
+        [QUEUE]: async (payload) => {
+          task((payload as { i: number }).i);
           after();
         },
       },
@@ -286,8 +297,8 @@ async function pgBoss(args: WorkerArgs): Promise<Driver> {
     },
     async work(started, done) {
       await boss.work<{ i: number }>(QUEUE, PGBOSS_SETTINGS, async (jobs) => {
-        for (let i = 0; i < jobs.length; i++) {
-          started();
+        for (const job of jobs) {
+          started(job.data.i);
           done();
         }
       });
