@@ -136,7 +136,8 @@ export async function main(args: readonly string[]): Promise<number> {
     // Loaded here: the in-memory run needs neither pg nor the worker processes.
     const { runDurableWebhookDelivery } = await import('./durable/run.js');
     const { formatDurableSummary } = await import('./durable/report.js');
-    const summary = await runDurableWebhookDelivery(command.options, command.durable);
+    const log = process.stderr.isTTY && !command.json ? (line: string) => process.stderr.write(`${line}\n`) : undefined;
+    const summary = await runDurableWebhookDelivery(command.options, command.durable, log);
     process.stdout.write(command.json ? `${JSON.stringify(summary, null, 2)}\n` : `${formatDurableSummary(summary)}\n`);
     return summary.ok ? 0 : 1;
   }

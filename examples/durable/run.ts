@@ -107,11 +107,12 @@ const now = (): number => performance.timeOrigin + performance.now();
 /**
  * Runs the durable scenario end to end and returns its summary. Rejects only
  * if the set-up fails (no database, a worker that cannot start); failed
- * checks are in `summary.ok`.
+ * checks are in `summary.ok`. `log` hears what happens, a line at a time.
  */
 export async function runDurableWebhookDelivery(
   overrides: Partial<WebhookDeliveryOptions> = {},
   durableOverrides: Partial<DurableOptions> = {},
+  log: (line: string) => void = () => {},
 ): Promise<DurableSummary> {
   const options: WebhookDeliveryOptions = { ...WEBHOOK_DEFAULTS, ...overrides };
   const durable: DurableOptions = { ...DURABLE_DEFAULTS, ...durableOverrides };
@@ -119,6 +120,7 @@ export async function runDurableWebhookDelivery(
   if (problems.length > 0) throw new RangeError(problems.join('\n'));
 
   const { events, scripts } = generateWorkload(options);
+  log(process.env['DATABASE_URL'] ? 'using the PostgreSQL at DATABASE_URL' : 'starting an embedded PostgreSQL on 127.0.0.1 ...');
   const server = await startPostgres();
   const receiver = await AtLeastOnceReceiver.start({
     scripts,
@@ -129,6 +131,7 @@ export async function runDurableWebhookDelivery(
   const workers: WorkerState[] = [];
   try {
     await queue.migrate();
+    log(`enqueuing ${events.length} events (${options.users} users) ...`);
     for (let start = 0; start < events.length; start += 5_000) {
       await queue.enqueue(events.slice(start, start + 5_000).map((event) => ({ key: event.userId, payload: event })));
     }
@@ -191,6 +194,7 @@ export async function runDurableWebhookDelivery(
       victim.killed = true;
       victim.child.kill('SIGKILL');
       takeover = { worker: victim, at: now(), atEvents: resultsSeen.size, partitions: new Set(victim.partitions) };
+      log(`killed ${victim.id} with SIGKILL at ${resultsSeen.size} of ${events.length} events (it owned ${victim.partitions.length} partitions)`);
       if (reowned()) takeover.reownedAt = takeover.at;
     };
 
@@ -211,6 +215,7 @@ export async function runDurableWebhookDelivery(
       workers.push(worker);
     }
 
+    log(`${durable.workers} worker processes started; delivering ...`);
     // Until every row is terminal, or nothing has moved for STALL_MS.
     let pending = events.length;
     let movedAt = now();
@@ -226,6 +231,7 @@ export async function runDurableWebhookDelivery(
     }
 
     for (const worker of workers) if (!worker.killed && worker.child.connected) worker.child.send({ type: 'close' } satisfies ParentMessage);
+    log(pending === 0 ? 'every row is terminal; closing the workers ...' : `giving up with ${pending} rows pending; closing the workers ...`);
     const exits = await Promise.all(
       workers.map(async (worker) => {
         const timer = setTimeout(() => worker.child.kill('SIGKILL'), 20_000);
