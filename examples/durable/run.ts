@@ -204,6 +204,7 @@ export async function runDurableWebhookDelivery(
         receiverUrl: receiver.url,
         workerId: `worker-${n}`,
         concurrency: options.concurrency,
+        highWaterMark: options.highWaterMark,
         maxAttempts: options.maxAttempts,
         timeoutMs: options.timeoutMs,
         lease: durable.lease,

@@ -21,6 +21,7 @@ export interface DurableWorkerArgs {
   readonly receiverUrl: string;
   readonly workerId: string;
   readonly concurrency: number;
+  readonly highWaterMark: number;
   readonly maxAttempts: number;
   readonly timeoutMs: number;
   readonly lease: number;
@@ -54,6 +55,7 @@ async function main(): Promise<void> {
   const worker = queue.work({
     workerId: args.workerId,
     concurrency: args.concurrency,
+    highWaterMark: args.highWaterMark,
     maxAttempts: args.maxAttempts,
     retryDelay,
     lease: args.lease,
