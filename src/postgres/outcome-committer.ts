@@ -19,9 +19,9 @@ interface Waiting {
 }
 
 /**
- * Writes attempts' outcomes to the table, many at once: every outcome that
- * arrives while a commit runs goes into the next one, one UPDATE for all of
- * them. Each outcome carries its partition's epoch; the statement locks the
+ * Writes attempts' outcomes to the table, many at once: outcomes that
+ * arrive while `statements` commits run go into the next one, one UPDATE for
+ * all of them. Each outcome carries its partition's epoch; the statement locks the
  * partition rows it checks (FOR SHARE), so a takeover's epoch bump either
  * waits for the commit or the commit sees the new epoch and writes nothing
  * for that partition. `commit` resolves `true` once the outcome is durable,
@@ -34,13 +34,19 @@ interface Waiting {
  */
 export class PgOutcomeCommitter {
   private waiting: Waiting[] = [];
-  private running = false;
+  private running = 0;
   private closed = false;
 
   constructor(
     private readonly db: Pool,
     private readonly table: TableName,
     private readonly queue: string,
+    /**
+     * Statements at once. One key's outcomes never race (its next job starts
+     * after its commit); more than one keeps the pipeline full while a commit
+     * is on the wire.
+     */
+    private readonly statements = 3,
     /** Milliseconds before a failed statement is tried again. */
     private readonly retryAfter = 200,
   ) {}
@@ -50,7 +56,7 @@ export class PgOutcomeCommitter {
     if (this.closed) return Promise.resolve(false);
     return new Promise<boolean>((resolve) => {
       this.waiting.push({ outcome, resolve });
-      if (!this.running) void this.run();
+      if (this.running < this.statements) void this.run();
     });
   }
 
@@ -61,7 +67,7 @@ export class PgOutcomeCommitter {
   }
 
   private async run(): Promise<void> {
-    this.running = true;
+    this.running++;
     while (this.waiting.length > 0 && !this.closed) {
       const batch = this.waiting;
       this.waiting = [];
@@ -76,7 +82,7 @@ export class PgOutcomeCommitter {
       }
       for (const { outcome, resolve } of batch) resolve(committed.has(outcome.id));
     }
-    this.running = false;
+    this.running--;
     if (this.closed) for (const { resolve } of this.waiting.splice(0)) resolve(false);
   }
 

@@ -189,20 +189,24 @@ export class PgJobSource<P> {
   }
 
   private async readNew(): Promise<void> {
-    this.more = false;
     const room = this.options.highWaterMark - this.runnable;
     const readings = [...this.readings.values()].filter((reading) => !reading.stopped);
+    // Full: leave `more` as it is, so the jobs finishing make room and wake the next read.
     if (room <= 0 || readings.length === 0) return;
+    this.more = false;
     const limit = Math.max(1, Math.min(this.options.batchSize, Math.ceil(room / readings.length)));
+    // Throttled keys' rows are left out in the query: a blocked key's backlog
+    // must not eat the limit of its partition's reads (they come back by catchUp).
+    const throttled = readings.flatMap((r) => [...r.throttled.keys()]);
     const { rows } = await this.db.query<PgJobRow>(
       `SELECT j.id, j.key, j.payload, j.attempts, j.partition
        FROM unnest($2::int[], $3::bigint[]) AS c(partition, after)
        CROSS JOIN LATERAL (
          SELECT id, key, payload, attempts, partition FROM ${this.table.sql}
-         WHERE queue = $1 AND partition = c.partition AND state = 'pending' AND id > c.after
+         WHERE queue = $1 AND partition = c.partition AND state = 'pending' AND id > c.after AND key <> ALL($5::text[])
          ORDER BY id LIMIT $4
        ) AS j`,
-      [this.queue, readings.map((r) => r.partition), readings.map((r) => r.cursor), limit],
+      [this.queue, readings.map((r) => r.partition), readings.map((r) => r.cursor), limit, throttled],
     );
     const byPartition = groupRows(rows, (row) => row.partition);
     for (const reading of readings) {

@@ -31,6 +31,12 @@ export interface PgWorker<P> {
   readonly errors$: Observable<unknown>;
   /** The worker's id, as in `pg_stat_activity` and the partitions table. */
   readonly workerId: string;
+  /**
+   * Jobs in memory now: `inMemory` read and not terminal, `blocked` those of
+   * keys held behind a failed job (not counted against highWaterMark),
+   * `throttledKeys` keys at maxHeldPerKey whose next jobs wait in the table.
+   */
+  stats(): { inMemory: number; blocked: number; throttledKeys: number };
   /** Graceful: stop reading, finish and commit what is in flight, hand every partition over. */
   close(): Promise<void>;
 }
@@ -110,6 +116,10 @@ export class PgWorkerRunner<P> implements PgWorker<P> {
       if (error !== undefined) this.errors.next(error);
       this.source.wake();
     }, this.options.pollInterval);
+  }
+
+  stats(): { inMemory: number; blocked: number; throttledKeys: number } {
+    return this.source.stats();
   }
 
   close(): Promise<void> {
