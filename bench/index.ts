@@ -7,7 +7,9 @@
  * vs filter, issue 3), delivery (orderedDelivery vs groupBy/concatMap and
  * mergeMap, retained memory, issue 4), soak (10M jobs through pull +
  * orderedDelivery, issue 4; about half a minute, so part of the full run;
- * alone: `npm run bench -- --only soak`).
+ * alone: `npm run bench -- --only soak`), postgres (the durable queue beside
+ * graphile-worker and pg-boss on an embedded PostgreSQL, issue 13; about
+ * ten minutes: `npm run bench -- --only postgres`).
  *
  *   --only <name>  run one suite (repeatable; names below)
  *   --quick        fewer, shorter runs: checks the suite works, not a measurement
@@ -34,12 +36,13 @@ import { parseArgs } from 'node:util';
 import { barrierSuite } from './barrier.bench.js';
 import { deliverySuite } from './delivery.bench.js';
 import { operatorsSuite } from './operators.bench.js';
+import { postgresSuite } from './postgres.bench.js';
 import { soakSuite } from './soak.bench.js';
 import { BENCH_DIST_ENV, buildBaseline, compareRows } from './baseline.js';
 import { MEASURED, STALE_BUILD } from './lib.js';
 import { FULL, QUICK, markdownTable, textTable, type BenchOptions, type Row, type Suite } from './harness.js';
 
-const SUITES: readonly Suite[] = [barrierSuite, operatorsSuite, deliverySuite, soakSuite];
+const SUITES: readonly Suite[] = [barrierSuite, operatorsSuite, deliverySuite, soakSuite, postgresSuite];
 
 const { values } = parseArgs({
   options: {

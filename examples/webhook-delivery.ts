@@ -4,6 +4,7 @@
  *
  *   npm start -- --users 100 --events 20 --fail-rate 0.3 --seed 7
  *   npm start -- --json summary.json
+ *   npm start -- --durable --workers 3 --kill-one   (through PostgreSQL: examples/durable/)
  *
  * The parts live in examples/webhook/: scripts.ts (the workload), receiver.ts
  * (the HTTP endpoint and its checks), run.ts (the pipeline), metrics.ts and
@@ -14,6 +15,7 @@ import { writeFile } from 'node:fs/promises';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import cliProgress from 'cli-progress';
+import { DURABLE_DEFAULTS, validateDurableOptions, type DurableOptions } from './durable/options.js';
 import { formatSummary } from './webhook/report.js';
 import { MIN_TIMEOUT_MS, runWebhookDelivery, validateOptions, WEBHOOK_DEFAULTS, type WebhookDeliveryOptions } from './webhook/run.js';
 
@@ -40,6 +42,9 @@ Options:
   --high-water-mark N   jobs the store may hold before pull pauses (default ${d.highWaterMark})
   --json [FILE]         write the summary as JSON to FILE (the table still goes to stdout),
                         or to stdout instead of the table when FILE is left out or is -
+  --durable             deliver through PostgreSQL (DATABASE_URL, else an embedded server) with worker processes
+  --workers N           with --durable: worker processes (default ${DURABLE_DEFAULTS.workers})
+  --kill-one            with --durable: kill one worker with SIGKILL a third of the way through
   -h, --help            show this help
 
 Under npm, JSON on stdout needs npm's --silent, or npm's own banner comes first:
@@ -48,7 +53,7 @@ Under npm, JSON on stdout needs npm's --silent, or npm's own banner comes first:
 Exit codes: 0 all checks passed, 1 a check failed or delivery errored, 2 bad flags.`;
 
 /** What the command line asks for. `jsonFile`: where `--json` writes, `'-'` for stdout. */
-export type Command = { help: true } | { help: false; json: boolean; jsonFile: string | undefined; options: WebhookDeliveryOptions };
+export type Command = { help: true } | { help: false; json: boolean; jsonFile: string | undefined; options: WebhookDeliveryOptions; durable?: DurableOptions };
 
 /** Parses and validates the flags; throws a UsageError with a message naming the flag. */
 export function parseCommandLine(args: readonly string[]): Command {
@@ -68,6 +73,9 @@ export function parseCommandLine(args: readonly string[]): Command {
         timeout: { type: 'string' },
         'high-water-mark': { type: 'string' },
         json: { type: 'string' },
+        durable: { type: 'boolean', default: false },
+        workers: { type: 'string' },
+        'kill-one': { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },
     }));
@@ -102,9 +110,16 @@ export function parseCommandLine(args: readonly string[]): Command {
   };
   const jsonFile = typeof values.json === 'string' ? values.json : undefined;
   if (jsonFile === '') problems.push('--json= needs a file name, or no value at all for stdout');
+  let durable: DurableOptions | undefined;
+  if (values.durable === true) {
+    durable = { ...DURABLE_DEFAULTS, workers: number('workers', DURABLE_DEFAULTS.workers), killOne: values['kill-one'] === true };
+    problems.push(...validateDurableOptions(durable));
+  } else if (values.workers !== undefined || values['kill-one'] === true) {
+    problems.push('--workers and --kill-one need --durable');
+  }
   if (problems.length === 0) problems.push(...validateOptions(options));
   if (problems.length > 0) throw new UsageError(problems.join('\n'));
-  return { help: false, json: jsonFile !== undefined, jsonFile, options };
+  return { help: false, json: jsonFile !== undefined, jsonFile, options, ...(durable === undefined ? {} : { durable }) };
 }
 
 /**
@@ -163,6 +178,17 @@ export async function main(args: readonly string[]): Promise<number> {
   if (command.help) {
     process.stdout.write(`${USAGE}\n`);
     return 0;
+  }
+  if (command.durable !== undefined) {
+    // Loaded here: the in-memory run needs neither pg nor the worker processes.
+    const { runDurableWebhookDelivery } = await import('./durable/run.js');
+    const { formatDurableSummary } = await import('./durable/report.js');
+    const log = process.stderr.isTTY && command.jsonFile !== '-' ? (line: string) => process.stderr.write(`${line}\n`) : undefined;
+    const summary = await runDurableWebhookDelivery(command.options, command.durable, log);
+    const json = `${JSON.stringify(summary, null, 2)}\n`;
+    if (command.jsonFile !== undefined && command.jsonFile !== '-') await writeFile(command.jsonFile, json);
+    process.stdout.write(command.jsonFile === '-' ? json : `${formatDurableSummary(summary)}\n`);
+    return summary.ok ? 0 : 1;
   }
   // A live bar only for a person watching: not into a pipe or a file, not with --json.
   const bar =

@@ -2,9 +2,9 @@
 // change (deliver(job, { attempt, signal }), attemptTimeout, maxAttempts on
 // the store), only this file changes.
 import { from, Observable, type Subscription } from 'rxjs';
-import { describeValue, UnsupportedStateError } from '../errors.js';
+import { describeValue, UnsupportedStateError } from '../core/errors.js';
 import type { DeliveryOutcome, OrderedDeliveryOptions } from '../operators/ordered-delivery.js';
-import type { RetryDelay } from '../retry-delay.js';
+import type { RetryDelay } from '../store/retry.js';
 import type { DeliverySlots } from './delivery-slots.js';
 import type { PgOutcomeCommitter } from './outcome-committer.js';
 import type { PgJob } from './pg-job.js';
@@ -54,7 +54,7 @@ export function committedDelivery<P>(
   retryDelay?: RetryDelay,
 ): OrderedDeliveryOptions<PgJob<P>> {
   const result: OrderedDeliveryOptions<PgJob<P>> = {
-    deliver: (job, localAttempt) => deliverCommitted(options, job, localAttempt),
+    deliver: (job, { attempt }) => deliverCommitted(options, job, attempt),
     concurrency,
     maxAttempts: Infinity,
   };

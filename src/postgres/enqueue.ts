@@ -1,5 +1,5 @@
 import type { ClientBase, Pool } from 'pg';
-import { describeValue } from '../errors.js';
+import { describeValue } from '../core/errors.js';
 import { lockNamespace, partitionOf } from './partition-hash.js';
 import type { TableName } from './table-name.js';
 

@@ -1,8 +1,8 @@
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import pg, { type ClientBase, type Pool } from 'pg';
-import { describeValue } from '../errors.js';
-import { checkCount } from '../validate.js';
+import { describeValue } from '../core/errors.js';
+import { checkCount } from '../util/validate.js';
 import { checkJobs, enqueueJobs, type NewPgJob } from './enqueue.js';
 import { fnv1a32 } from './partition-hash.js';
 import { ensurePartitions, migrate } from './schema.js';

@@ -1,4 +1,4 @@
-import { describeValue } from '../errors.js';
+import { describeValue } from '../core/errors.js';
 
 /** A checked table name, with the SQL spellings the queue needs. */
 export interface TableName {

@@ -1,8 +1,8 @@
 import type { ObservableInput } from 'rxjs';
-import type { BarrierOptions } from '../barrier-options.js';
-import { describeValue } from '../errors.js';
-import { checkRetryDelay, type RetryDelay } from '../retry-delay.js';
-import { checkCount, checkFunction, checkMilliseconds } from '../validate.js';
+import type { BarrierOptions } from '../core/barrier-options.js';
+import { describeValue } from '../core/errors.js';
+import { checkRetryDelay, type RetryDelay } from '../store/retry.js';
+import { checkCount, checkFunction, checkMilliseconds } from '../util/validate.js';
 import type { PgJob } from './pg-job.js';
 
 /** What `deliver` may report for one attempt. */

@@ -1,8 +1,8 @@
 import type { Client, Pool } from 'pg';
 import { BehaviorSubject, Subject, type Observable, type Subscription } from 'rxjs';
-import type { DeliveryResult } from '../job-status.js';
+import type { DeliveryResult } from '../store/job-status.js';
 import { orderedDelivery } from '../operators/ordered-delivery.js';
-import { BarrierStore } from '../store.js';
+import { BarrierStore } from '../store/barrier-store.js';
 import { committedDelivery } from './delivery-adapter.js';
 import { DeliverySlots } from './delivery-slots.js';
 import { PgOutcomeCommitter } from './outcome-committer.js';
