@@ -30,6 +30,13 @@ export interface CommittedDeliveryOptions<P> {
   accepting?: () => boolean;
   /** An outcome was committed (before orderedDelivery hears of it). */
   onCommitted?: (job: PgJob<P>, state: PgDeliveryOutcome, error: unknown) => void;
+  /**
+   * A terminal outcome was committed after the partition's pipeline had been
+   * dropped (a lease lost while the commit was under way): orderedDelivery no
+   * longer listens, but the job is done in the table and is not delivered
+   * again, so its result must still be told. `attempts` counts as the table does.
+   */
+  onCommittedAfterDrop?: (job: PgJob<P>, state: Exclude<PgDeliveryOutcome, 'failed'>, attempts: number, error: unknown) => void;
   /** An outcome was refused (stale epoch): the partition is no longer ours. */
   onRefused?: (job: PgJob<P>) => void;
   /** Runs after orderedDelivery took an outcome: the place to `store.sync()`. */
@@ -63,7 +70,7 @@ export function committedDelivery<P>(
 }
 
 function deliverCommitted<P>(options: CommittedDeliveryOptions<P>, job: PgJob<P>, localAttempt: number): Observable<DeliveryOutcome> {
-  const { deliver, committer, epoch, maxAttempts, slots, inFlight, accepting, onCommitted, onRefused, afterOutcome } = options;
+  const { deliver, committer, epoch, maxAttempts, slots, inFlight, accepting, onCommitted, onCommittedAfterDrop, onRefused, afterOutcome } = options;
   return new Observable<DeliveryOutcome>((subscriber) => {
     if (accepting !== undefined && !accepting()) return undefined;
     const controller = new AbortController();
@@ -98,7 +105,10 @@ function deliverCommitted<P>(options: CommittedDeliveryOptions<P>, job: PgJob<P>
       const record = { id: job.id, partition: job.partition, epoch, state, attempts: attempt, ...(error === undefined ? {} : { error }) };
       void committer.commit(record).then((committed) => {
         uncount();
-        if (!active) return;
+        if (!active) {
+          if (committed && state !== 'failed') onCommittedAfterDrop?.(job, state, attempt, error);
+          return;
+        }
         if (!committed) {
           onRefused?.(job);
           return;

@@ -194,6 +194,11 @@ export class PgWorkerRunner<P> implements PgWorker<P> {
           if (state === 'failed') source.jobFailed(job);
           else if (error !== undefined) abortErrors.set(job.id, error);
         },
+        onCommittedAfterDrop: (job, state, attempts, error) => {
+          const late: DeliveryResult<PgJob<P>> = { job, key: job.key, jobId: job.id, state, attempts };
+          if (error !== undefined) late.error = error;
+          this.results.next(late);
+        },
         onRefused: (job) => {
           if (this.runs.get(partition) !== run) return;
           this.errors.next(new Error(`commit of job ${job.id} refused: partition ${partition} has a newer epoch than ${epoch}`));
