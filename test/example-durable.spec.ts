@@ -84,7 +84,7 @@ describe('the --durable flags', () => {
     [['--kill-one'], '--workers and --kill-one need --durable'],
     [['--durable', '--workers', '1', '--kill-one'], '--kill-one needs at least 2 workers'],
     [['--durable', '--workers', '0'], '--workers must be an integer from 1 to 16, got 0'],
-    [['--durable', '--workers', 'many'], '--workers must be a number, got "many"'],
+    [['--durable', '--workers', 'many'], '--workers must be a whole number written in digits, got "many"'],
   ])('rejects %j naming the flag', (args, message) => {
     expect(() => parseCommandLine(args)).toThrow(UsageError);
     expect(() => parseCommandLine(args)).toThrow(message);
