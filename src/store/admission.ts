@@ -23,18 +23,26 @@ export class AdmissionGate<T> {
   }
 
   /**
-   * Runs `step` with the gate closed, then the arrivals deferred meanwhile
-   * through `arrive`. If `step` throws, the rest of its entrance's deferred
-   * arrivals are dropped with it (the entrance errors, as at any bad job).
+   * Runs `step(a, b)` with the gate closed, then the arrivals deferred
+   * meanwhile through `arrive`. If `step` throws, the rest of its entrance's
+   * deferred arrivals are dropped with it (the entrance errors, as at any bad
+   * job). The step's arguments are passed, not captured: a closure per
+   * admission would allocate on the no-record hot path.
    */
-  pass(step: () => void, failing: Entrance<T> | undefined, arrive: (entrance: Entrance<T>, job: T | typeof SOURCE_DONE) => void): void {
+  pass<A, B>(
+    step: (a: A, b: B) => void,
+    a: A,
+    b: B,
+    failing: Entrance<T> | undefined,
+    arrive: (entrance: Entrance<T>, job: T | typeof SOURCE_DONE) => void,
+  ): void {
     if (this.busy) {
-      step();
+      step(a, b);
       return;
     }
     this.busy = true;
     try {
-      step();
+      step(a, b);
     } catch (error) {
       this.drain(failing, arrive);
       throw error;

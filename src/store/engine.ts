@@ -232,7 +232,7 @@ export class Engine<T> implements StorePort<T> {
     if (this.closer.state !== 'open') return this.closer.keep(this.keyOf(job), this.jobIdOf(job), job);
     // A job pushed by user code while a job is admitted or released goes next, not now.
     if (this.gate.closed) return this.gate.defer(entrance, job);
-    this.gate.pass(() => this.admit(entrance, job), entrance, this.arriveDeferred);
+    this.gate.pass(this.admitStep, entrance, job, entrance, this.arriveDeferred);
   }
 
   sourceCompleted(entrance: Entrance<T>): void {
@@ -396,6 +396,9 @@ export class Engine<T> implements StorePort<T> {
   // ---- Transitions ----
 
   private readonly stillTracked = (key: string, id: number): boolean => this.barrier.tracks(key, id);
+
+  /** `admit`, bound once for the admission gate. */
+  private readonly admitStep = (entrance: Entrance<T>, job: T): void => this.admit(entrance, job);
 
   private readonly arriveDeferred = (entrance: Entrance<T>, job: T | typeof SOURCE_DONE): void => {
     if (job !== SOURCE_DONE) return this.admit(entrance, job);
@@ -572,6 +575,8 @@ export class Engine<T> implements StorePort<T> {
           this.releasing = false;
         }
       },
+      undefined,
+      undefined,
       undefined,
       this.arriveDeferred,
     );
