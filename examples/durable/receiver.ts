@@ -10,7 +10,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Check, DeliveryRequest, ReceiverReport } from '../webhook/receiver.js';
+import { Rule, type DeliveryRequest, type ReceiverReport } from '../webhook/receiver.js';
 import { predict, type EventScript, type Step } from '../webhook/scripts.js';
 
 /** Options of {@link AtLeastOnceReceiver.start}. */
@@ -50,24 +50,6 @@ interface UserRecord {
   lastAcceptedId: number;
   /** The latest event that arrived (any answer). */
   lastArrivedId: number;
-}
-
-/** Collects the violations of one rule; keeps the first few messages for the report. */
-export class Rule {
-  violations = 0;
-  private readonly examples: string[] = [];
-  constructor(readonly name: string) {}
-
-  violated(message: string): void {
-    this.violations++;
-    if (this.examples.length < 5) this.examples.push(message);
-  }
-
-  check(okDetail: string): Check {
-    if (this.violations === 0) return { name: this.name, ok: true, detail: okDetail };
-    const more = this.violations > this.examples.length ? `; and ${this.violations - this.examples.length} more` : '';
-    return { name: this.name, ok: false, detail: `${this.violations} violation(s): ${this.examples.join('; ')}${more}` };
-  }
 }
 
 export class AtLeastOnceReceiver {

@@ -1,8 +1,6 @@
 /** The durable run's summary as a table for people (`--json` prints the DurableSummary object instead). */
+import { count, ms } from '../webhook/report.js';
 import type { DurableSummary } from './run.js';
-
-const count = (value: number): string => value.toLocaleString('en-US');
-const ms = (value: number): string => `${value.toLocaleString('en-US', { maximumFractionDigits: 1 })} ms`;
 
 /** Renders the summary: the figures, the workers, the takeover, one line per check, the verdict. */
 export function formatDurableSummary(summary: DurableSummary): string {

@@ -19,7 +19,8 @@ import type { Check } from '../webhook/receiver.js';
 import { validateOptions, WEBHOOK_DEFAULTS, type WebhookDeliveryOptions } from '../webhook/run.js';
 import { generateWorkload, predict, type WebhookEvent } from '../webhook/scripts.js';
 import { DURABLE_DEFAULTS, validateDurableOptions, type DurableOptions } from './options.js';
-import { AtLeastOnceReceiver, Rule } from './receiver.js';
+import { Rule } from '../webhook/receiver.js';
+import { AtLeastOnceReceiver } from './receiver.js';
 import { QUEUE, type DurableWorkerArgs, type ParentMessage, type WorkerMessage } from './worker.js';
 
 export { DURABLE_DEFAULTS, validateDurableOptions, type DurableOptions } from './options.js';

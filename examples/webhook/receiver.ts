@@ -62,7 +62,7 @@ interface UserRecord {
 }
 
 /** Collects the violations of one rule; keeps the first few messages for the report. */
-class Rule {
+export class Rule {
   violations = 0;
   private readonly examples: string[] = [];
   constructor(readonly name: string) {}

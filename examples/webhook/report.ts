@@ -1,8 +1,10 @@
 /** The summary as a table for people (`--json` prints the Summary object instead). */
 import type { Summary } from './run.js';
 
-const count = (value: number): string => value.toLocaleString('en-US');
-const ms = (value: number): string => `${value.toLocaleString('en-US', { maximumFractionDigits: 1 })} ms`;
+/** A count with thousands separators. */
+export const count = (value: number): string => value.toLocaleString('en-US');
+/** Milliseconds, one decimal at most. */
+export const ms = (value: number): string => `${value.toLocaleString('en-US', { maximumFractionDigits: 1 })} ms`;
 
 /** Renders the summary: the figures, then one line per check, then the verdict. */
 export function formatSummary(summary: Summary): string {
