@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { DURABLE_DEFAULTS } from '../examples/durable/options.js';
 import { AtLeastOnceReceiver } from '../examples/durable/receiver.js';
-import { runDurableWebhookDelivery, type DurableSummary } from '../examples/durable/run.js';
+import { ownershipSettled, runDurableWebhookDelivery, type DurableSummary } from '../examples/durable/run.js';
 import { parseCommandLine, UsageError } from '../examples/webhook-delivery.js';
 import { generateWorkload, predict, type EventScript } from '../examples/webhook/scripts.js';
 
@@ -62,6 +62,24 @@ describe('the durable webhook example (npm start -- --durable), end to end on a 
     expect(takeover.reownedMs).not.toBeNull();
     // A partition taken from a dead owner is delivered from only after `lease` (clocks of two processes: 50 ms slack).
     if (takeover.firstDeliveryMs !== null) expect(takeover.firstDeliveryMs).toBeGreaterThanOrEqual(durable.lease - 50);
+  });
+});
+
+describe('when the durable example kills a worker: once ownership is settled', () => {
+  const range = (from: number, to: number): number[] => Array.from({ length: to - from }, (_, i) => from + i);
+
+  it('is settled when each partition is announced once and nobody is over its fair share', () => {
+    expect(ownershipSettled([range(0, 22), range(22, 43), range(43, 64)], 64)).toBe(true);
+  });
+
+  it('is not settled while a hand-over is under way: the giver has not yet announced the partition it released', () => {
+    // Partition 21 went from the first worker to the third; the first's new list is still on its way.
+    expect(ownershipSettled([range(0, 22), range(22, 43), [21, ...range(43, 64)]], 64)).toBe(false);
+  });
+
+  it('is not settled while a worker is over its fair share (it is about to release some) or a partition has no owner', () => {
+    expect(ownershipSettled([range(0, 30), range(30, 50), range(50, 64)], 64)).toBe(false);
+    expect(ownershipSettled([range(0, 22), range(22, 43), range(43, 63)], 64)).toBe(false);
   });
 });
 

@@ -7,7 +7,7 @@
 export interface DurableOptions {
   /** Worker processes. */
   workers: number;
-  /** Kill one worker with SIGKILL once a third of the events have their outcome. */
+  /** Kill one worker with SIGKILL once a third of the events have their outcome and the partitions are settled. */
   killOne: boolean;
   /** The workers' `lease`, ms: how long a partition taken from a dead owner waits. */
   lease: number;

@@ -13,7 +13,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import { PgJobQueue } from '../../src/postgres/index.js';
+import { PG_QUEUE_DEFAULTS, PgJobQueue } from '../../src/postgres/index.js';
 import { startPostgres } from '../../scripts/postgres-server.js';
 import type { Check } from '../webhook/receiver.js';
 import { validateOptions, WEBHOOK_DEFAULTS, type WebhookDeliveryOptions } from '../webhook/run.js';
@@ -100,6 +100,19 @@ interface WorkerState {
   ready: boolean;
 }
 
+/**
+ * Whether the partitions the workers announced are settled: each of the
+ * `partitions` is announced by exactly one worker and none holds more than
+ * its fair share. No clean hand-over is then under way, so every partition a
+ * worker lists is still its own, and once it is killed the others can take
+ * it only after the lease (what the takeover measures).
+ */
+export function ownershipSettled(announced: readonly (readonly number[])[], partitions: number): boolean {
+  const share = Math.ceil(partitions / Math.max(1, announced.length));
+  const owned = announced.flat();
+  return owned.length === partitions && new Set(owned).size === partitions && announced.every((list) => list.length <= share);
+}
+
 /** Gives up when the table has not moved for this long. */
 const STALL_MS = 60_000;
 
@@ -152,6 +165,11 @@ export async function runDurableWebhookDelivery(
       return [...takeover.partitions].every((p) => owned.has(p));
     };
 
+    const settled = (): boolean => {
+      const live = workers.filter((w) => !w.killed);
+      return live.length === durable.workers && live.every((w) => w.ready) && ownershipSettled(live.map((w) => w.partitions), PG_QUEUE_DEFAULTS.partitions);
+    };
+
     const onMessage = (worker: WorkerState, message: WorkerMessage): void => {
       switch (message.type) {
         case 'ready':
@@ -160,6 +178,7 @@ export async function runDurableWebhookDelivery(
         case 'partitions':
           worker.partitions = message.partitions;
           if (takeover !== undefined && takeover.reownedAt === undefined && reowned()) takeover.reownedAt = message.at;
+          killWhenDue();
           break;
         case 'attempt':
           worker.attempts++;
@@ -173,7 +192,7 @@ export async function runDurableWebhookDelivery(
           const seen = resultsSeen.get(message.id);
           if (seen === undefined) resultsSeen.set(message.id, { state: message.state, attempts: message.attempts, count: 1 });
           else seen.count++;
-          if (durable.killOne && takeover === undefined && resultsSeen.size >= events.length / 3) kill();
+          killWhenDue();
           break;
         }
         case 'lost':
@@ -191,6 +210,10 @@ export async function runDurableWebhookDelivery(
           if (workerErrors.length < 5) workerErrors.push(`${worker.id}: ${message.message}`);
           break;
       }
+    };
+
+    const killWhenDue = (): void => {
+      if (durable.killOne && takeover === undefined && resultsSeen.size >= events.length / 3 && settled()) kill();
     };
 
     const kill = (): void => {
