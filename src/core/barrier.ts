@@ -88,7 +88,7 @@ export class Barrier {
       // Sets the new options do not keep would misfire: a running set under
       // keyThreshold 0 would disable the key at its next enter, a draining
       // set under concurrencyLimit 0 would reject every job of the key.
-      const running = keyThreshold > 0 && r.concurrent !== null ? JobIdSet.of(r.concurrent) : null;
+      const running = keyThreshold > 0 ? r.concurrent : null;
       const draining = concurrencyLimit > 0 && r.draining !== null ? JobIdSet.of(r.draining) : null;
       const record = new KeyRecord(mode, r.modeSince, failed, running, draining);
       if (record.inactive) continue;
@@ -122,7 +122,7 @@ export class Barrier {
     // Checked inline: the calls below run only for a bad argument.
     if (typeof key !== 'string') checkKey(key);
     if (typeof jobId !== 'number' || (jobId | 0) !== jobId) checkJobId(jobId);
-    const entry = this.records.find(key);
+    const entry = this.records.lookup(key);
     if (entry === undefined) {
       // Hot path: no record, nothing to allocate.
       return this.keepIdle ? this.enterRecord(key, jobId, undefined, undefined) : ACCEPTED;
@@ -133,7 +133,8 @@ export class Barrier {
     // A key with no record but a kept one (keyThreshold > 0): steps 1 to 8
     // come down to "a fresh record running this job" unless ordering is off.
     if (this.options.orderingDisabled !== undefined) return this.enterRecord(key, jobId, undefined, record);
-    this.newRecord(record).running!.add(jobId);
+    // An idle record is already a fresh one, running ids kept (see `retire`).
+    record.add(jobId);
     this.records.revive(record);
     return ACCEPTED_RECORDED;
   }
@@ -191,18 +192,25 @@ export class Barrier {
 
   /** A new enabled record with an empty running set; an idle one is reset and reused. */
   private newRecord(idle: KeyRecord | undefined): KeyRecord {
-    if (idle === undefined) return new KeyRecord(ENABLED, 0, undefined, new JobIdSet(), null);
+    if (idle === undefined) return new KeyRecord(ENABLED, 0, undefined, [], null);
     idle.mode = ENABLED;
     idle.modeSince = 0;
     idle.failedJobId = undefined;
     idle.draining = null;
-    if (idle.running === null) idle.running = new JobIdSet();
-    else idle.running.clear();
+    idle.trackRunning();
     return idle;
   }
 
-  /** Ends a record left inactive. */
+  /**
+   * Ends a record left inactive. A record kept idle is left as `newRecord`
+   * makes one (inactive already means enabled, no failed job, not draining),
+   * so that reusing it is one `add`.
+   */
   private retire(key: string, record: KeyRecord): void {
+    if (this.keepIdle) {
+      record.modeSince = 0;
+      record.trackRunning();
+    }
     this.records.retire(key, record, this.keepIdle);
   }
 
@@ -273,7 +281,8 @@ export class Barrier {
     // Checked inline: the calls below run only for a bad argument.
     if (typeof key !== 'string') checkKey(key);
     if (typeof jobId !== 'number' || (jobId | 0) !== jobId) checkJobId(jobId);
-    const entry = this.records.get(key);
+    // An idle record (see RecordMap) has no failed job either.
+    const entry = this.records.find(key);
     if (entry === undefined) return NO_WAIT;
     const failed = failedJobOf(entry);
     const mode = recordOf(entry)?.mode ?? ENABLED;
@@ -321,7 +330,18 @@ export class Barrier {
   sync(): number {
     const count = this.queueLength;
     const { queueKeys, queueRecords, queueIds, queueStates } = this;
-    for (let i = 0; i < count; i++) this.applyQueued(queueKeys[i]!, queueIds[i]!, queueStates[i]!, queueRecords[i]);
+    for (let i = 0; i < count; i++) {
+      const record = queueRecords[i];
+      if (record !== undefined && record.runningOnly) {
+        // The common case (every job with keyThreshold > 0): a current,
+        // enabled record with no failed job and no draining, which the job
+        // only leaves, whatever its state.
+        record.delete(queueIds[i]!);
+        if (record.size === 0) this.retire(queueKeys[i]!, record);
+      } else {
+        this.applyQueued(queueKeys[i]!, queueIds[i]!, queueStates[i]!, record);
+      }
+    }
     this.queueLength = 0;
     if (count > QUEUE_KEEP) {
       this.queueKeys = [];
@@ -499,7 +519,7 @@ export class Barrier {
   }
 
   private freshDisabled(): KeyRecord {
-    return new KeyRecord(DISABLED, this.options.now(), undefined, this.options.keyThreshold > 0 ? new JobIdSet() : null, null);
+    return new KeyRecord(DISABLED, this.options.now(), undefined, this.options.keyThreshold > 0 ? [] : null, null);
   }
 
   /**

@@ -16,6 +16,13 @@ export type StateCode = typeof SUCCEEDED | typeof FAILED | typeof ABORTED | type
 
 /** The code of `state`; throws {@link UnsupportedStateError} for anything else. */
 export function stateCode(state: unknown, context = ''): StateCode {
+  // The common report first, alone: a switch compares in order anyway, and
+  // this keeps the function small enough to be inlined into `stateChanged`.
+  if (state === 'succeeded') return SUCCEEDED;
+  return otherStateCode(state, context);
+}
+
+function otherStateCode(state: unknown, context: string): StateCode {
   switch (state) {
     case 'succeeded':
       return SUCCEEDED;

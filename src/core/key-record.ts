@@ -1,5 +1,5 @@
 import type { BarrierMode } from './barrier-snapshot.js';
-import type { JobIdSet } from './job-id-set.js';
+import { JobIdSet } from './job-id-set.js';
 
 export const ENABLED = 0;
 export const DISABLED = 1;
@@ -7,8 +7,15 @@ export const HALF_ENABLED = 2;
 export type Mode = typeof ENABLED | typeof DISABLED | typeof HALF_ENABLED;
 export const MODE_NAMES: readonly BarrierMode[] = ['enabled', 'disabled', 'halfEnabled'];
 
-/** A key's record when it is more than an enabled key with one failed job. */
-export class KeyRecord {
+/**
+ * A key's record when it is more than an enabled key with one failed job.
+ *
+ * The record is its own running set (the ids it inherits from `JobIdSet`),
+ * read through `running`: with `keyThreshold > 0` every job adds and deletes
+ * its id there, so a key costs one object instead of a record pointing at a
+ * set (see workload 3 with keyThreshold in bench/barrier.bench.ts).
+ */
+export class KeyRecord extends JobIdSet {
   /**
    * Inactive, but kept in the map for the key's next job to reuse (with
    * `keyThreshold > 0` only; see `RecordMap.retire`). Reads as no record.
@@ -16,19 +23,36 @@ export class KeyRecord {
   idle = false;
   /** No longer the key's entry: a queued command must look the key up again. */
   detached = false;
+  /** Whether the running ids are kept (see `running`). */
+  private tracking: boolean;
 
   constructor(
     public mode: Mode,
     public modeSince: number,
     public failedJobId: number | undefined,
-    /**
-     * Admitted, running ids; kept only with `keyThreshold > 0`, which bounds
-     * its size (past it the key is disabled). `concurrent` in a snapshot.
-     */
-    public running: JobIdSet | null,
+    /** The running ids to start with, or null to keep none (see `running`). */
+    running: Iterable<number> | null,
     /** Ids admitted while draining; null when not draining. */
     public draining: JobIdSet | null,
-  ) {}
+  ) {
+    super();
+    this.tracking = running !== null;
+    if (running !== null) for (const id of running) this.add(id);
+  }
+
+  /**
+   * Admitted, running ids; kept only with `keyThreshold > 0`, which bounds
+   * its size (past it the key is disabled), else null. `concurrent` in a snapshot.
+   */
+  get running(): JobIdSet | null {
+    return this.tracking ? this : null;
+  }
+
+  /** Starts keeping the running ids, with none yet. */
+  trackRunning(): void {
+    this.tracking = true;
+    this.clear();
+  }
 
   /**
    * The mode step: the mode the key is in at `now`, one time-driven change
@@ -48,6 +72,14 @@ export class KeyRecord {
     if (mode === this.mode) return;
     this.mode = mode;
     this.modeSince = now;
+  }
+
+  /**
+   * Current (neither idle nor detached), enabled, with running ids kept and
+   * no failed job or draining: its running ids are all its state.
+   */
+  get runningOnly(): boolean {
+    return this.tracking && this.mode === ENABLED && this.failedJobId === undefined && this.draining === null && !this.idle && !this.detached;
   }
 
   get inactive(): boolean {

@@ -59,14 +59,22 @@ export class RecordMap {
     return this.entries === 0 ? undefined : this.search(key);
   }
 
-  private search(key: string): Entry | undefined {
+  /**
+   * `find` for a key that is likely not the last one looked up (a job's
+   * first lookup, at `enter`): skips comparing it with the remembered key.
+   */
+  lookup(key: string): Entry | undefined {
+    if (this.entries === 0) return undefined;
     // Past a few thousand keys nearly every slot is taken: skip the filter.
     if (this.entries < SATURATED && this.filter[slotOf(key)] === 0) return undefined;
-    if (key === this.cachedKey) return this.cachedEntry;
     const entry = this.map.get(key);
     this.cachedKey = key;
     this.cachedEntry = entry;
     return entry;
+  }
+
+  private search(key: string): Entry | undefined {
+    return key === this.cachedKey ? this.cachedEntry : this.lookup(key);
   }
 
   /** The key's record; an idle one reads as none. */
