@@ -86,10 +86,11 @@ export class Engine<T> implements StorePort<T> {
 
   // ---- The public side (BarrierStore delegates here) ----
 
-  sync(): number {
-    const changed = this.syncPolicy.begin();
+  /** `keepScheduled`: see `SyncPolicy.begin`. */
+  sync(keepScheduled = false): number {
+    const changed = this.syncPolicy.begin(keepScheduled);
     const { events } = this;
-    const watched = events.observed ? [...changed].filter((key) => this.barrier.has(key)) : [];
+    const watched = events.observed ? [...new Set(changed)].filter((key) => this.barrier.has(key)) : [];
     const applied = this.barrier.sync();
     if (events.observed) {
       for (const key of watched) if (!this.barrier.has(key)) events.emit({ type: 'recordDeleted', key });
@@ -98,7 +99,7 @@ export class Engine<T> implements StorePort<T> {
     // Applied outcomes may have cleared failed jobs: the held jobs of their
     // keys are no longer blocked, and are tried again. (No held job, no key
     // to look at: a burst of outcomes with nothing held costs no lookups.)
-    if (changed.size > 0 && this.ledger.held > 0) {
+    if (changed.length > 0 && this.ledger.held > 0) {
       for (const key of changed) {
         const book = this.ledger.bookOf(key);
         if (book === undefined || book.held.length === 0) continue;
@@ -375,7 +376,7 @@ export class Engine<T> implements StorePort<T> {
     }
     if (entrance !== undefined) this.completeIfDone(entrance);
     // A synchronous burst queues outcomes faster than the scheduled sync runs.
-    if (this.syncPolicy.overdue(this.barrier.pending)) this.sync();
+    if (this.syncPolicy.overdue(this.barrier.pending)) this.sync(true);
     return { state: outcome, attempts };
   }
 

@@ -18,7 +18,10 @@ export const QUEUED_SYNC_BOUND = 256;
  * runs it but `store.sync()`.
  */
 export class SyncPolicy {
-  private changedKeys = new Set<string>();
+  // An array, not a Set: one push per queued outcome (a Set add cost about
+  // 40 ns a job with keyThreshold, where every outcome is queued). A key may
+  // appear more than once; re-trying a key is idempotent.
+  private changedKeys: string[] = [];
   private action: Subscription | undefined;
 
   constructor(
@@ -34,7 +37,7 @@ export class SyncPolicy {
 
   /** Remembers `key` for the next sync to re-try, and schedules that sync (automatic mode). */
   scheduleFor(key: string): void {
-    this.changedKeys.add(key);
+    this.changedKeys.push(key);
     if (this.manual || this.action !== undefined) return;
     let ran = false;
     const action = this.scheduler.schedule(() => {
@@ -53,14 +56,17 @@ export class SyncPolicy {
   }
 
   /**
-   * A sync starts: the scheduled one is cancelled, and the keys whose
-   * commands it applies are taken, before anything can queue more (a sync
-   * nested in a handler must not take keys whose commands it has not applied).
+   * A sync starts: the keys whose commands it applies are taken, before
+   * anything can queue more (a sync nested in a handler must not take keys
+   * whose commands it has not applied), and the scheduled sync is cancelled,
+   * unless `keepScheduled`: the sync run past {@link QUEUED_SYNC_BOUND} leaves
+   * it for the end of the burst, or every 256 outcomes would start and clear
+   * a timer.
    */
-  begin(): Set<string> {
-    this.cancel();
+  begin(keepScheduled = false): readonly string[] {
+    if (!keepScheduled) this.cancel();
     const changed = this.changedKeys;
-    if (changed.size > 0) this.changedKeys = new Set();
+    if (changed.length > 0) this.changedKeys = [];
     return changed;
   }
 

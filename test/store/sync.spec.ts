@@ -1,8 +1,9 @@
 // BarrierStore sync: 'auto' coalesces outcomes into one scheduled sync, 'manual' waits for store.sync().
 import { Subject, queueScheduler, VirtualTimeScheduler } from 'rxjs';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { orderedDelivery } from '../../src/operators/index.js';
 import { job, newStore, type Job } from '../support/jobs.js';
+import { QUEUED_SYNC_BOUND } from '../../src/store/sync.js';
 import { newScheduler, advanceTo, Entry, report } from '../support/store-harness.js';
 
 describe('BarrierStore sync', () => {
@@ -41,6 +42,52 @@ describe('BarrierStore sync', () => {
     expect(store.sync()).toBe(1);
     expect(entry.admitted).toEqual(['k#1', 'k#1', 'k#2']);
     expect(scheduler.actions).toHaveLength(0);
+  });
+
+  it("'auto': a synchronous burst keeps at most QUEUED_SYNC_BOUND outcomes queued, and schedules one sync for the whole burst", () => {
+    const scheduler = newScheduler();
+    const store = newStore({ scheduler, keyThreshold: 200 });
+    const applied: number[] = [];
+    store.events$.subscribe((event) => {
+      if (event.type === 'synced') applied.push(event.applied);
+    });
+    const entry = new Entry(store);
+    const schedule = vi.spyOn(scheduler, 'schedule');
+    let mostPending = 0;
+    for (let id = 1; id <= 3 * QUEUED_SYNC_BOUND + 10; id++) {
+      entry.push(job(`k${id % 50}`, id));
+      report(store, job(`k${id % 50}`, id), 'succeeded');
+      mostPending = Math.max(mostPending, store.barrier.pending);
+    }
+    // The bounded syncs leave the scheduled one in place: no timer per bound.
+    // (The automatic sync is scheduled without a delay; the prune timer with one.)
+    expect(schedule.mock.calls.filter(([, delay]) => delay === undefined)).toHaveLength(1);
+    expect(mostPending).toBe(QUEUED_SYNC_BOUND - 1);
+    expect(applied).toEqual([QUEUED_SYNC_BOUND, QUEUED_SYNC_BOUND, QUEUED_SYNC_BOUND]);
+    advanceTo(scheduler, 1);
+    expect(applied).toEqual([QUEUED_SYNC_BOUND, QUEUED_SYNC_BOUND, QUEUED_SYNC_BOUND, 10]);
+    expect(store.barrier.pending).toBe(0);
+    expect(store.barrier.size).toBe(0);
+  });
+
+  it("'auto': a bounded sync re-tries the held jobs of the keys it applied outcomes for", () => {
+    const scheduler = newScheduler();
+    // keyThreshold: every outcome is queued, the other keys' included.
+    const store = newStore({ scheduler, retryDelay: 1, keyThreshold: 1000 });
+    const entry = new Entry(store).push(job('k', 1));
+    report(store, job('k', 1), 'failed');
+    entry.push(job('k', 2));
+    advanceTo(scheduler, 1);
+    expect(entry.admitted).toEqual(['k#1', 'k#1']);
+    report(store, job('k', 1), 'succeeded');
+    // Other keys' outcomes fill the queue up to the bound, in the same turn.
+    for (let id = 1; id < QUEUED_SYNC_BOUND; id++) {
+      expect(entry.admitted).not.toContain('k#2');
+      entry.push(job(`o${id}`, id));
+      report(store, job(`o${id}`, id), 'succeeded');
+    }
+    expect(store.barrier.pending).toBe(0);
+    expect(entry.admitted).toContain('k#2');
   });
 
   it("'manual': schedules no sync and releases nothing until store.sync() is called", () => {
