@@ -8,8 +8,7 @@
  * every repeat is one a takeover explains: of the event's latest attempt,
  * before any later event of its user, and at most one per event and takeover.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { LoopbackServer } from '../webhook/loopback-server.js';
 import { Rule, type DeliveryRequest, type ReceiverReport } from '../webhook/receiver.js';
 import { predict, type EventScript, type Step } from '../webhook/scripts.js';
 
@@ -55,7 +54,6 @@ interface UserRecord {
 export class AtLeastOnceReceiver {
   private readonly events = new Map<number, EventRecord>();
   private readonly users = new Map<string, UserRecord>();
-  private readonly held = new Set<ServerResponse>();
   private requests = 0;
   private accepted = 0;
   private repeats = 0;
@@ -66,12 +64,9 @@ export class AtLeastOnceReceiver {
   private readonly consumed = new Rule('every script was consumed exactly, attempt by attempt');
   private readonly repeatRule = new Rule('every repeat is of its event\'s latest attempt, before any later event of its user, at most one per takeover');
 
-  private constructor(
-    private readonly server: Server,
-    private readonly options: AtLeastOnceReceiverOptions,
-    /** Where to POST events. */
-    readonly url: string,
-  ) {
+  private http: LoopbackServer | undefined;
+
+  private constructor(options: AtLeastOnceReceiverOptions) {
     for (const script of options.scripts.values()) {
       const expected = predict(script.steps, options.maxAttempts).attempts;
       this.events.set(script.id, { script, expected, attemptsSeen: new Set(), repeats: 0, finished: false });
@@ -87,30 +82,18 @@ export class AtLeastOnceReceiver {
 
   /** Starts listening on a free port of 127.0.0.1. */
   static async start(options: AtLeastOnceReceiverOptions): Promise<AtLeastOnceReceiver> {
-    const server = createServer();
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(0, '127.0.0.1', () => resolve());
+    const receiver = new AtLeastOnceReceiver(options);
+    receiver.http = await LoopbackServer.start(options.holdMs, (request) => {
+      if (request !== undefined) return receiver.next(request);
+      receiver.consumed.violated('a request with a body that is not JSON');
+      return 400;
     });
-    const { port } = server.address() as AddressInfo;
-    const receiver = new AtLeastOnceReceiver(server, options, `http://127.0.0.1:${port}/events`);
-    server.on('request', (req, res) => receiver.receive(req, res));
     return receiver;
   }
 
-  private receive(req: IncomingMessage, res: ServerResponse): void {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => {
-      let request: DeliveryRequest;
-      try {
-        request = JSON.parse(Buffer.concat(chunks).toString('utf8')) as DeliveryRequest;
-      } catch {
-        this.consumed.violated('a request with a body that is not JSON');
-        return this.answer(res, 400);
-      }
-      this.answer(res, this.next(request));
-    });
+  /** Where to POST events. */
+  get url(): string {
+    return this.http!.url;
   }
 
   /** Checks one arriving attempt and returns its answer: a repeat gets the answer its attempt number has. */
@@ -166,23 +149,6 @@ export class AtLeastOnceReceiver {
     return step;
   }
 
-  private answer(res: ServerResponse, step: Step): void {
-    if (step !== 'timeout') {
-      res.writeHead(step).end();
-      return;
-    }
-    // Hold the answer past the client's timeout; the client gives up first.
-    this.held.add(res);
-    const timer = setTimeout(() => {
-      this.held.delete(res);
-      if (!res.destroyed) res.writeHead(504).end();
-    }, this.options.holdMs);
-    res.on('close', () => {
-      clearTimeout(timer);
-      this.held.delete(res);
-    });
-  }
-
   /**
    * The verification; call it once delivery is complete, with the number of
    * takeovers there were (partitions taken from a worker that did not hand
@@ -211,9 +177,6 @@ export class AtLeastOnceReceiver {
 
   /** Stops listening, ending held responses and open connections. */
   async close(): Promise<void> {
-    for (const res of this.held) res.destroy();
-    this.held.clear();
-    this.server.closeAllConnections();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    await this.http?.close();
   }
 }

@@ -3,8 +3,7 @@
  * event's attempts by its script, and checks from its own side of the wire
  * that delivery was ordered, so the example does not grade its own homework.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { LoopbackServer } from './loopback-server.js';
 import { predict, type EventScript, type Step } from './scripts.js';
 
 /** Options of {@link Receiver.start}. */
@@ -82,8 +81,6 @@ export class Rule {
 export class Receiver {
   private readonly events = new Map<number, EventRecord>();
   private readonly users = new Map<string, UserRecord>();
-  /** Responses held back for `'timeout'` answers, so closing can end them. */
-  private readonly held = new Set<ServerResponse>();
   private requests = 0;
   private accepted = 0;
   private final: ReceiverReport | undefined;
@@ -92,12 +89,9 @@ export class Receiver {
   private readonly oneAtATime = new Rule('no event was delivered while an earlier event of its user was unfinished');
   private readonly consumed = new Rule('every script was consumed exactly, attempt by attempt');
 
-  private constructor(
-    private readonly server: Server,
-    private readonly options: ReceiverOptions,
-    /** Where to POST events. */
-    readonly url: string,
-  ) {
+  private http: LoopbackServer | undefined;
+
+  private constructor(options: ReceiverOptions) {
     for (const script of options.scripts.values()) {
       const expected = predict(script.steps, options.maxAttempts).attempts;
       this.events.set(script.id, { script, expected, attemptsSeen: new Set(), finished: false });
@@ -113,30 +107,18 @@ export class Receiver {
 
   /** Starts listening on a free port of 127.0.0.1. */
   static async start(options: ReceiverOptions): Promise<Receiver> {
-    const server = createServer();
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(0, '127.0.0.1', () => resolve());
+    const receiver = new Receiver(options);
+    receiver.http = await LoopbackServer.start(options.holdMs, (request) => {
+      if (request !== undefined) return receiver.next(request);
+      receiver.consumed.violated('a request with a body that is not JSON');
+      return 400;
     });
-    const { port } = server.address() as AddressInfo;
-    const receiver = new Receiver(server, options, `http://127.0.0.1:${port}/events`);
-    server.on('request', (req, res) => receiver.receive(req, res));
     return receiver;
   }
 
-  private receive(req: IncomingMessage, res: ServerResponse): void {
-    const chunks: Buffer[] = [];
-    req.on('data', (chunk: Buffer) => chunks.push(chunk));
-    req.on('end', () => {
-      let request: DeliveryRequest;
-      try {
-        request = JSON.parse(Buffer.concat(chunks).toString('utf8')) as DeliveryRequest;
-      } catch {
-        this.consumed.violated(`a request with a body that is not JSON`);
-        return this.answer(res, 400);
-      }
-      this.answer(res, this.next(request));
-    });
+  /** Where to POST events. */
+  get url(): string {
+    return this.http!.url;
   }
 
   /**
@@ -189,23 +171,6 @@ export class Receiver {
     return step;
   }
 
-  private answer(res: ServerResponse, step: Step): void {
-    if (step !== 'timeout') {
-      res.writeHead(step).end();
-      return;
-    }
-    // Hold the answer past the client's timeout; the client gives up first.
-    this.held.add(res);
-    const timer = setTimeout(() => {
-      this.held.delete(res);
-      if (!res.destroyed) res.writeHead(504).end();
-    }, this.options.holdMs);
-    res.on('close', () => {
-      clearTimeout(timer);
-      this.held.delete(res);
-    });
-  }
-
   /** The verification; call it once delivery is complete (later calls return the same report). */
   report(): ReceiverReport {
     if (this.final !== undefined) return this.final;
@@ -226,9 +191,6 @@ export class Receiver {
 
   /** Stops listening, ending held responses and open connections. */
   async close(): Promise<void> {
-    for (const res of this.held) res.destroy();
-    this.held.clear();
-    this.server.closeAllConnections();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    await this.http?.close();
   }
 }
