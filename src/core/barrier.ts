@@ -207,10 +207,7 @@ export class Barrier {
    * so that reusing it is one `add`.
    */
   private retire(key: string, record: KeyRecord): void {
-    if (this.keepIdle) {
-      record.modeSince = 0;
-      record.trackRunning();
-    }
+    if (this.keepIdle) record.refresh();
     this.records.retire(key, record, this.keepIdle);
   }
 

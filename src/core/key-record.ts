@@ -75,6 +75,16 @@ export class KeyRecord extends JobIdSet {
   }
 
   /**
+   * Makes an inactive record what a new one is (mode since 0, an empty
+   * running set kept), for reuse. Reads before it writes: most records
+   * retired with `keyThreshold` need no change.
+   */
+  refresh(): void {
+    if (this.modeSince !== 0) this.modeSince = 0;
+    if (!this.tracking || this.many !== null) this.trackRunning();
+  }
+
+  /**
    * Current (neither idle nor detached), enabled, with running ids kept and
    * no failed job or draining: its running ids are all its state.
    */
