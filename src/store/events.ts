@@ -1,4 +1,4 @@
-import { Subject, type Observable } from 'rxjs';
+import { Observable, Subject } from 'rxjs';
 import type { JobState } from '../core/job-state.js';
 
 /** Why a job was held back at the entrance. */
@@ -168,11 +168,22 @@ export interface BarrierStoreStats {
  */
 export class StoreEvents<T> {
   private readonly subject = new Subject<BarrierStoreEvent<T>>();
-  readonly events$: Observable<BarrierStoreEvent<T>> = this.subject.asObservable();
-
-  get observed(): boolean {
-    return this.subject.observed;
-  }
+  /**
+   * Whether `events$` has a subscriber: a field, kept by the subscriptions
+   * themselves, because every job reads it several times (`Subject.observed`
+   * is a getter over the observer list that the store's hot paths did not inline).
+   */
+  observed = false;
+  private subscribers = 0;
+  readonly events$: Observable<BarrierStoreEvent<T>> = new Observable((subscriber) => {
+    this.subscribers++;
+    this.observed = true;
+    const subscription = this.subject.subscribe(subscriber);
+    return () => {
+      subscription.unsubscribe();
+      this.observed = --this.subscribers > 0;
+    };
+  });
 
   emit(event: BarrierStoreEvent<T>): void {
     this.subject.next(event);

@@ -72,6 +72,26 @@ describe('BarrierStore events$', () => {
     expect(entry.admitted).toEqual(['k#1', 'k#1', 'k#2', 'k#3']);
   });
 
+  it('keeps emitting to the subscribers left when one unsubscribes, and again to one that subscribes after all left', () => {
+    const store = newStore({ scheduler: newScheduler() });
+    const entry = new Entry(store);
+    const first: string[] = [];
+    const second: string[] = [];
+    const a = store.events$.subscribe((event) => first.push(event.type));
+    const b = store.events$.subscribe((event) => second.push(event.type));
+    entry.push(job('k', 1));
+    a.unsubscribe();
+    report(store, job('k', 1), 'succeeded');
+    expect(first).toEqual(['admitted']);
+    expect(second).toEqual(['admitted', 'terminal']);
+    b.unsubscribe();
+    entry.push(job('k', 2));
+    const late = record(store);
+    report(store, job('k', 2), 'succeeded');
+    expect(second).toEqual(['admitted', 'terminal']);
+    expect(late).toEqual(['terminal k#2 succeeded attempts 1']);
+  });
+
   it('emits held with reason paused for a job of a paused key', () => {
     const store = newStore({ scheduler: newScheduler() });
     const events = record(store);
