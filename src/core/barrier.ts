@@ -190,15 +190,9 @@ export class Barrier {
     return result;
   }
 
-  /** A new enabled record with an empty running set; an idle one is reset and reused. */
+  /** A new enabled record with an empty running set; an idle one is one already (see `retire`). */
   private newRecord(idle: KeyRecord | undefined): KeyRecord {
-    if (idle === undefined) return new KeyRecord(ENABLED, 0, undefined, [], null);
-    idle.mode = ENABLED;
-    idle.modeSince = 0;
-    idle.failedJobId = undefined;
-    idle.draining = null;
-    idle.trackRunning();
-    return idle;
+    return idle ?? new KeyRecord(ENABLED, 0, undefined, [], null);
   }
 
   /**

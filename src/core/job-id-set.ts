@@ -7,8 +7,7 @@ export class JobIdSet {
   /** The only id while `many` is null and `inline` is true. */
   private one = 0;
   private inline = false;
-  /** The ids once there are two or more; an empty Set may stay after deletes. */
-  protected many: Set<number> | null = null;
+  private many: Set<number> | null = null;
 
   get size(): number {
     return this.many !== null ? this.many.size : this.inline ? 1 : 0;

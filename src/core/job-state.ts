@@ -24,8 +24,6 @@ export function stateCode(state: unknown, context = ''): StateCode {
 
 function otherStateCode(state: unknown, context: string): StateCode {
   switch (state) {
-    case 'succeeded':
-      return SUCCEEDED;
     case 'failed':
       return FAILED;
     case 'aborted':

@@ -48,12 +48,6 @@ export class KeyRecord extends JobIdSet {
     return this.tracking ? this : null;
   }
 
-  /** Starts keeping the running ids, with none yet. */
-  trackRunning(): void {
-    this.tracking = true;
-    this.clear();
-  }
-
   /**
    * The mode step: the mode the key is in at `now`, one time-driven change
    * at most (disabled → half-enabled after `disabledDuration`, half-enabled
@@ -75,13 +69,14 @@ export class KeyRecord extends JobIdSet {
   }
 
   /**
-   * Makes an inactive record what a new one is (mode since 0, an empty
-   * running set kept), for reuse. Reads before it writes: most records
-   * retired with `keyThreshold` need no change.
+   * Makes an inactive record what a new one is, for reuse: inactive already
+   * means enabled, no failed job and not draining; left are the time of its
+   * last mode change and its running set (kept, and emptied of any `Set`).
    */
   refresh(): void {
-    if (this.modeSince !== 0) this.modeSince = 0;
-    if (!this.tracking || this.many !== null) this.trackRunning();
+    this.modeSince = 0;
+    this.tracking = true;
+    this.clear();
   }
 
   /**

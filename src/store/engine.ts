@@ -18,7 +18,7 @@ import { Pressure } from './pressure.js';
 import { afterFailure, checkRetryAfter, RetryTimers, type RetryPolicy } from './retry.js';
 import { resolveStoreOptions, type BarrierStoreOptions, type ResolvedStoreOptions } from './store-options.js';
 import { StallWatch } from './stall.js';
-import { QUEUED_SYNC_BOUND, SyncPolicy } from './sync.js';
+import { SyncPolicy } from './sync.js';
 import { ADMITTED, DONE, HELD, newTicket, RETRYING, type Ticket } from './ticket.js';
 
 /**
@@ -376,7 +376,7 @@ export class Engine<T> implements StorePort<T> {
     }
     if (entrance !== undefined) this.completeIfDone(entrance);
     // A synchronous burst queues outcomes faster than the scheduled sync runs.
-    if (this.barrier.pending >= QUEUED_SYNC_BOUND && this.syncPolicy.overdue(this.barrier.pending)) this.sync(true);
+    if (this.syncPolicy.overdue(this.barrier.pending)) this.sync(true);
     return { state: outcome, attempts };
   }
 

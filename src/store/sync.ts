@@ -52,7 +52,7 @@ export class SyncPolicy {
 
   /** Whether `pending` queued outcomes call for the automatic sync now. */
   overdue(pending: number): boolean {
-    return !this.manual && pending >= QUEUED_SYNC_BOUND;
+    return pending >= QUEUED_SYNC_BOUND && !this.manual;
   }
 
   /**

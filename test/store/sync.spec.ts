@@ -1,19 +1,26 @@
 // BarrierStore sync: 'auto' coalesces outcomes into one scheduled sync, 'manual' waits for store.sync().
 import { Subject, queueScheduler, VirtualTimeScheduler } from 'rxjs';
 import { describe, expect, it, vi } from 'vitest';
+import type { BarrierStore } from '../../src/index.js';
 import { orderedDelivery } from '../../src/operators/index.js';
 import { job, newStore, type Job } from '../support/jobs.js';
 import { QUEUED_SYNC_BOUND } from '../../src/store/sync.js';
 import { newScheduler, advanceTo, Entry, report } from '../support/store-harness.js';
 
+/** What each sync applied, as `synced` events tell it. */
+function appliedPerSync(store: BarrierStore<Job>): number[] {
+  const applied: number[] = [];
+  store.events$.subscribe((event) => {
+    if (event.type === 'synced') applied.push(event.applied);
+  });
+  return applied;
+}
+
 describe('BarrierStore sync', () => {
   it("'auto': coalesces the outcomes queued in one turn into one sync on the scheduler, then re-tries the held jobs of the changed keys", () => {
     const scheduler = newScheduler();
     const store = newStore({ scheduler, retryDelay: 5 });
-    const syncs: number[] = [];
-    store.events$.subscribe((event) => {
-      if (event.type === 'synced') syncs.push(event.applied);
-    });
+    const syncs = appliedPerSync(store);
     const entry = new Entry(store).push(job('k', 1), job('j', 1));
     report(store, job('k', 1), 'failed');
     report(store, job('j', 1), 'failed');
@@ -47,10 +54,7 @@ describe('BarrierStore sync', () => {
   it("'auto': a synchronous burst keeps at most QUEUED_SYNC_BOUND outcomes queued, and schedules one sync for the whole burst", () => {
     const scheduler = newScheduler();
     const store = newStore({ scheduler, keyThreshold: 200 });
-    const applied: number[] = [];
-    store.events$.subscribe((event) => {
-      if (event.type === 'synced') applied.push(event.applied);
-    });
+    const applied = appliedPerSync(store);
     const entry = new Entry(store);
     const schedule = vi.spyOn(scheduler, 'schedule');
     let mostPending = 0;
