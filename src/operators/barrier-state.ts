@@ -26,7 +26,7 @@ export function barrierState<T>(store: BarrierStore<T>): MonoTypeOperatorFunctio
         source,
         subscriber,
         (status) => {
-          const { state } = reportStatus(port, status);
+          const state = reportStatus(port, status);
           subscriber.next(state === status.state ? status : { ...status, state });
         },
         undefined,

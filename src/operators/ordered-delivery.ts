@@ -2,6 +2,7 @@ import { from, Observable, type ObservableInput, type OperatorFunction, type Sub
 import { AttemptTimeoutError, describeValue, UnsupportedStateError } from '../core/errors.js';
 import type { Entrance } from '../store/entrance.js';
 import type { BarrierStore } from '../store/barrier-store.js';
+import type { JobState } from '../core/job-state.js';
 import type { DeliveryResult, JobStatus } from '../store/job-status.js';
 import { portOf } from '../store/port.js';
 import { checkJitter, checkMaxAttempts, checkRetryDelay, type Jitter, type RetryDelay, type RetryPolicy } from '../store/retry.js';
@@ -221,17 +222,16 @@ export function orderedDelivery<T, R extends DeliveryReturn = DeliveryReturn>(
           subscriber.error(new UnsupportedStateError(outcome, ` returned by deliver for job ${describeValue(job)}`, OUTCOMES));
           return;
         }
-        let reported: { state: string; attempts: number };
+        let state: JobState;
         try {
           const status: JobStatus<T> = hasError ? { job, state: outcome, error } : { job, state: outcome };
           if (retryAfter !== undefined) status.retryAfter = retryAfter as number;
-          reported = reportStatus(port, status);
+          state = reportStatus(port, status);
         } catch (reportError) {
           // An illegal sequence, or a job the store does not know: not retried.
           subscriber.error(reportError);
           return;
         }
-        const { state } = reported;
         if (state === 'succeeded' || state === 'aborted' || state === 'filtered') {
           const result: DeliveryResult<T> = { job, key, jobId, state, attempts: number };
           if (hasError) result.error = error;
@@ -284,7 +284,11 @@ export function orderedDelivery<T, R extends DeliveryReturn = DeliveryReturn>(
         },
       });
       // The first value settles the attempt: stop the delivery's stream.
-      if (settled) subscription.unsubscribe();
+      // Settled at once (a synchronous delivery), nothing is left to tear down.
+      if (settled) {
+        subscription.unsubscribe();
+        return undefined;
+      }
       return () => {
         subscription?.unsubscribe();
         if (settled) return;

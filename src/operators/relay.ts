@@ -39,10 +39,10 @@ export function relay<T>(
 
 /**
  * Reports one status to the store, as `barrierState` and `orderedDelivery`
- * both do: the state the job took (a failure past `maxAttempts` is aborted)
- * and its attempts. Throws for a status that is not `{ job, state }`.
+ * both do; returns the state the job took (a failure past `maxAttempts` is
+ * aborted). Throws for a status that is not `{ job, state }`.
  */
-export function reportStatus<T>(port: StorePort<T>, status: JobStatus<T>): { state: JobState; attempts: number } {
+export function reportStatus<T>(port: StorePort<T>, status: JobStatus<T>): JobState {
   if (typeof status !== 'object' || status === null || !('state' in status)) {
     throw new TypeError(`barrierState takes { job, state } statuses, got ${describeValue(status)}`);
   }

@@ -308,7 +308,7 @@ export class Engine<T> implements StorePort<T> {
     return false;
   }
 
-  report(status: JobStatus<T>): { state: JobState; attempts: number } {
+  report(status: JobStatus<T>): JobState {
     const { job, state } = status;
     this.stall.moved++;
     const key = this.keyOf(job);
@@ -344,14 +344,14 @@ export class Engine<T> implements StorePort<T> {
       // With no record the barrier queued nothing, so no sync would re-try
       // the key: mark it changed, or the job stays held for good.
       this.syncPolicy.scheduleFor(key);
-      return { state: outcome, attempts: attempt - 1 };
+      return outcome;
     }
     if (outcome === 'failed') {
       const ticket = this.takeAdmitted(key, id, job);
       ticket.failures++;
       if (this.barrier.peek(key) !== id) ticket.unordered = true;
       this.retryLater(ticket, delay, status.error);
-      return { state: outcome, attempts: ticket.failures };
+      return outcome;
     }
     let attempts = 1;
     let entrance: Entrance<T> | undefined;
@@ -377,7 +377,7 @@ export class Engine<T> implements StorePort<T> {
     if (entrance !== undefined) this.completeIfDone(entrance);
     // A synchronous burst queues outcomes faster than the scheduled sync runs.
     if (this.syncPolicy.overdue(this.barrier.pending)) this.sync(true);
-    return { state: outcome, attempts };
+    return outcome;
   }
 
   attemptOf(key: string, id: number): number {

@@ -43,9 +43,9 @@ export interface StorePort<T> {
   /**
    * Reports an attempt's outcome: a failure is retried after the entrance's
    * retry delay, or becomes `aborted` at its `maxAttempts`. Returns the state
-   * the job took and its attempts so far.
+   * the job took.
    */
-  report(status: JobStatus<T>): { state: JobState; attempts: number };
+  report(status: JobStatus<T>): JobState;
   /** The number of the job's next (or current) attempt: 1 + its failures so far. */
   attemptOf(key: string, id: number): number;
   /** Counts a subscribed operator; the returned function undoes it. */

@@ -17,21 +17,24 @@ export class Pressure {
     this.lowWaterMark = Math.floor(highWaterMark / 2);
   }
 
-  /** Whether the store is at its mark (what `pressure$` last said). */
+  /** What `pressure$` last said, kept here: the subject's `value` getter costs a call per read, on every job. */
+  private pressured = false;
+
+  /** Whether the store is at its mark. */
   get full(): boolean {
-    return this.subject.value;
+    return this.pressured;
   }
 
   /** Re-reads `count` (the jobs the mark bounds) and tells `pressure$` when it crosses a mark. */
   update(count: number): void {
-    const pressured = this.subject.value;
-    if (!pressured && count >= this.highWaterMark) this.subject.next(true);
-    else if (pressured && count <= this.lowWaterMark) this.subject.next(false);
+    if (this.pressured ? count > this.lowWaterMark : count < this.highWaterMark) return;
+    this.pressured = !this.pressured;
+    this.subject.next(this.pressured);
   }
 
   /** How many more jobs fit below the mark (0 under pressure). */
   room(count: number): number {
-    if (this.subject.value) return 0;
+    if (this.pressured) return 0;
     return Math.max(0, this.highWaterMark - (count + this.requested));
   }
 

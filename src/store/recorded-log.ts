@@ -41,6 +41,9 @@ export class RecordedLog {
   }
 
   clear(): void {
+    // Called whenever an entrance's untracked count drops to 0, once per job
+    // in a synchronous pipeline: an empty log keeps its arrays.
+    if (this.keys.length === 0) return;
     this.keys = [];
     this.ids = [];
     this.head = 0;
