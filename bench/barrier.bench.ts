@@ -333,17 +333,29 @@ function allocationNote(m: Measurement, jobs: number): string {
   return `${m.minorGcs} scavenges + ${m.majorGcs} major GCs in ${jobs / 1e6}M jobs; ≈${perJob} B/job`;
 }
 
+/** The timed tasks and their rows' names. */
+const WORKLOADS = {
+  mapFloor: 'floor: 4× Map.get, no key present',
+  mapFloorTwoKeys: 'floor: 4× Map.get, map holding 2 other keys',
+  filterFloor: 'floor: RxJS from(jobs).pipe(filter)',
+  mapHit: '1× Map.get hit, map holding the 10,000 keys',
+  hotPath: '1 hot path (limit 1)',
+  hotPathThreshold: '1 hot path (limit 1, keyThreshold 200)',
+  failures: '2 1% fail + retry (limit 1)',
+  failuresThreshold: '2 1% fail + retry (limit 1, keyThreshold 200)',
+} as const;
+
 async function run(options: BenchOptions): Promise<Row[]> {
   const get = (name: string): Promise<Measurement> => measure(import.meta.url, tasks, name, options);
   // One at a time: concurrent children would compete for the cores.
-  const floor = timed('floor: 4× Map.get, no key present', await get('mapFloor'));
-  const floor2 = timed('floor: 4× Map.get, map holding 2 other keys', await get('mapFloorTwoKeys'));
-  const rx = timed('floor: RxJS from(jobs).pipe(filter)', await get('filterFloor'));
-  const hit = timed('1× Map.get hit, map holding the 10,000 keys', await get('mapHit'));
-  const w1 = timed('1 hot path (limit 1)', await get('hotPath'));
-  const w1t = timed('1 hot path (limit 1, keyThreshold 200)', await get('hotPathThreshold'));
-  const w2 = timed('2 1% fail + retry (limit 1)', await get('failures'));
-  const w2t = timed('2 1% fail + retry (limit 1, keyThreshold 200)', await get('failuresThreshold'));
+  const floor = timed(WORKLOADS.mapFloor, await get('mapFloor'));
+  const floor2 = timed(WORKLOADS.mapFloorTwoKeys, await get('mapFloorTwoKeys'));
+  const rx = timed(WORKLOADS.filterFloor, await get('filterFloor'));
+  const hit = timed(WORKLOADS.mapHit, await get('mapHit'));
+  const w1 = timed(WORKLOADS.hotPath, await get('hotPath'));
+  const w1t = timed(WORKLOADS.hotPathThreshold, await get('hotPathThreshold'));
+  const w2 = timed(WORKLOADS.failures, await get('failures'));
+  const w2t = timed(WORKLOADS.failuresThreshold, await get('failuresThreshold'));
   const m3 = await get('retained');
   const m3t = await get('retainedThreshold');
   const a = await get('allocations');
@@ -416,6 +428,7 @@ async function run(options: BenchOptions): Promise<Row[]> {
 export const barrierSuite: Suite = {
   name: 'barrier',
   title: 'Barrier (synchronous core)',
+  timed: { moduleUrl: import.meta.url, workloads: WORKLOADS },
   notes: [
     'Every workload loop has the same scaffolding as the floors (10,000 pre-made keys in round robin, a counter for the sync every 100 jobs); each measurement runs in a fresh process, so one workload\'s JIT feedback cannot slow another.',
     'The map floor is 4 `Map.get` misses on an *empty* map, V8\'s cheapest case. A miss on a map holding anything costs more (second floor row): during workload 2 the barrier\'s map always holds 1–2 failed keys.',

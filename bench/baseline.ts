@@ -41,8 +41,8 @@ export function buildBaseline(ref: string): { dist: string; commit: string; remo
   return { dist: join(dir, 'dist'), commit, remove };
 }
 
-/** The suites' rows that measure plain JavaScript or RxJS, for scale. */
-const FLOOR = /^floor:|Map\.get hit/;
+/** Whether a suite's row measures plain JavaScript or RxJS, for scale: no library code, so no target against a baseline. */
+export const isFloor = (workload: string): boolean => /^floor:|Map\.get hit/.test(workload);
 
 /** One row per timed workload of both runs: the working tree's ns/job beside the baseline's. */
 export function compareRows(current: readonly Row[], baseline: readonly Row[], ref: string): Row[] {
@@ -52,7 +52,7 @@ export function compareRows(current: readonly Row[], baseline: readonly Row[], r
     if (row.nsPerJob === undefined || before?.nsPerJob === undefined) continue;
     const ratio = row.nsPerJob / before.nsPerJob;
     // A floor runs no library code: its ratio is the noise of the comparison, not a result.
-    const floor = FLOOR.test(row.workload);
+    const floor = isFloor(row.workload);
     rows.push({
       workload: row.workload,
       nsPerJob: row.nsPerJob,

@@ -246,12 +246,20 @@ function timed(workload: string, m: Measurement): Row & { nsPerJob: number } {
 
 const jobsPerSecond = (ns: number): string => `${(1e9 / ns / 1e6).toFixed(2)}M jobs/s`;
 
+/** The timed tasks and their rows' names. */
+const WORKLOADS = {
+  merged: 'c bare mergeMap(deliver, 64), no ordering',
+  grouped: 'b groupBy(key) + mergeMap(group => concatMap(deliver))',
+  ordered: 'a orderedDelivery(store, { deliver, concurrency: 64 })',
+  orderedProduction: 'a with keyThreshold 200 (the production setting)',
+} as const;
+
 async function run(options: BenchOptions): Promise<Row[]> {
   const get = (name: string): Promise<Measurement> => measure(import.meta.url, tasks, name, options);
-  const c = timed('c bare mergeMap(deliver, 64), no ordering', await get('merged'));
-  const b = timed('b groupBy(key) + mergeMap(group => concatMap(deliver))', await get('grouped'));
-  const a = timed('a orderedDelivery(store, { deliver, concurrency: 64 })', await get('ordered'));
-  const ap = timed('a with keyThreshold 200 (the production setting)', await get('orderedProduction'));
+  const c = timed(WORKLOADS.merged, await get('merged'));
+  const b = timed(WORKLOADS.grouped, await get('grouped'));
+  const a = timed(WORKLOADS.ordered, await get('ordered'));
+  const ap = timed(WORKLOADS.orderedProduction, await get('orderedProduction'));
   const keys = options.memoryKeys.toLocaleString('en-US');
   const memory = (workload: string, m: Measurement): Row => {
     const delta = m.figures!['delta'] as number;
@@ -297,6 +305,7 @@ async function run(options: BenchOptions): Promise<Row[]> {
 
 export const deliverySuite: Suite = {
   name: 'delivery',
+  timed: { moduleUrl: import.meta.url, workloads: WORKLOADS },
   title: 'orderedDelivery vs groupBy/concatMap and bare mergeMap (issue 4)',
   notes: [
     'a, b and c take the same 1,000,000 pre-made jobs (10,000 keys in round robin, ids increasing) from `from(jobs)`; each calls the same `deliver` (`() => of(\'succeeded\')`, a new Observable per call) and emits one result object per job (`DeliveryResult` for a, `{ job, state }` for b and c); the subscriber counts them, and the clock stops when the pipeline completes. Each is measured in a fresh process, one after the other in the same run.',

@@ -30,6 +30,11 @@ export interface BenchOptions {
   readonly soakJobs: number;
   /** Run every measurement in this process instead of a fresh child each. */
   readonly inline: boolean;
+  /**
+   * Counting instructions (bench/instructions.ts), not timing: no `gc()`
+   * between runs, whose work would be counted as the workload's.
+   */
+  readonly counting?: boolean;
 }
 
 export const FULL: Omit<BenchOptions, 'inline'> = {
@@ -59,6 +64,8 @@ export interface Row {
   nsPerJob?: number;
   /** Fastest and slowest run, ns per job. */
   spread?: readonly [number, number];
+  /** Instructions per job (bench/instructions.ts). */
+  instructions?: number;
   /** `nsPerJob` divided by the floor named in `ratioTo`. */
   ratio?: number;
   ratioTo?: string;
@@ -95,6 +102,8 @@ export interface Suite {
   /** How to read the suite's table, printed under it in RESULTS.md. */
   readonly notes?: readonly string[];
   run(options: BenchOptions): Promise<Row[]>;
+  /** The suite's timed tasks (those returning `runs`) and their rows' workload names, for `--instructions`. */
+  readonly timed?: { readonly moduleUrl: string; readonly workloads: Readonly<Record<string, string>> };
 }
 
 export function median(values: readonly number[]): number {
@@ -130,7 +139,7 @@ export function timeRuns<S, R>(
   const perJob: number[] = [];
   for (let i = 0; i < options.runs; i++) {
     const state = setup();
-    gcNow();
+    if (!options.counting) gcNow();
     const start = process.hrtime.bigint();
     const result = body(state, jobs);
     const end = process.hrtime.bigint();
@@ -158,7 +167,7 @@ export async function timeRunsAsync<S, R>(
   const perJob: number[] = [];
   for (let i = 0; i < options.runs; i++) {
     const state = setup();
-    gcNow();
+    if (!options.counting) gcNow();
     const start = process.hrtime.bigint();
     const result = await body(state, jobs);
     const end = process.hrtime.bigint();
@@ -242,13 +251,16 @@ export async function measure(
 
 const fmt = (value: number | undefined, digits: number): string => (value === undefined ? '' : value.toFixed(digits));
 
-export const COLUMNS = ['workload', 'ns/job (median)', 'min–max', 'ratio', 'bytes/key', 'note', 'target', 'result'] as const;
+export const COLUMNS = ['workload', 'ns/job (median)', 'min–max', 'instructions/job', 'ratio', 'bytes/key', 'note', 'target', 'result'] as const;
+/** The columns aligned right. */
+const NUMERIC: ReadonlySet<number> = new Set([1, 2, 3, 5]);
 
 export function cells(row: Row): string[] {
   return [
     row.workload,
     fmt(row.nsPerJob, 1),
     row.spread === undefined ? '' : `${row.spread[0].toFixed(1)}–${row.spread[1].toFixed(1)}`,
+    row.instructions === undefined ? '' : Math.round(row.instructions).toLocaleString('en-US'),
     row.ratio === undefined ? '' : `${row.ratio.toFixed(2)}× ${row.ratioTo ?? ''}`.trim(),
     fmt(row.bytesPerKey, 1),
     row.note ?? '',
@@ -264,10 +276,9 @@ export function textTable(rows: readonly Row[]): string {
   // Only the columns that some row fills.
   const used = COLUMNS.map((_, c) => body.some((r) => r[c] !== ''));
   const width = COLUMNS.map((_, c) => Math.max(...all.map((r) => r[c]!.length)));
-  const numeric = new Set([1, 2, 4]);
   const line = (r: string[]): string =>
     r
-      .map((cell, c) => (numeric.has(c) ? cell.padStart(width[c]!) : cell.padEnd(width[c]!)))
+      .map((cell, c) => (NUMERIC.has(c) ? cell.padStart(width[c]!) : cell.padEnd(width[c]!)))
       .filter((_, c) => used[c])
       .join('  ')
       .trimEnd();
@@ -282,6 +293,6 @@ export function markdownTable(rows: readonly Row[]): string {
   const pick = (r: readonly string[]): string[] => r.filter((_, c) => used[c]);
   const escape = (cell: string): string => cell.replaceAll('|', '\\|');
   const line = (r: readonly string[]): string => `| ${pick(r).map(escape).join(' | ')} |`;
-  const align = COLUMNS.map((_, c) => ([1, 2, 4].includes(c) ? '---:' : '---'));
+  const align = COLUMNS.map((_, c) => (NUMERIC.has(c) ? '---:' : '---'));
   return [line(COLUMNS), line(align), ...body.map(line)].join('\n');
 }

@@ -21,6 +21,10 @@
  *                  also build <git-ref> in a temporary git worktree and run
  *                  each suite on it right after the working tree's build,
  *                  then print a table of ns/job beside the baseline's (≤ 1.10×)
+ *   --instructions also count the instructions per job of each timed workload
+ *                  under Valgrind (bench/instructions.ts), beside the
+ *                  baseline's with --baseline: a comparison that, unlike
+ *                  wall time on a shared machine, repeats to the digit
  *
  * Prints the machine and one table per suite, and writes the tables with the
  * command and the date to bench/RESULTS.md. Needs `node --expose-gc`.
@@ -38,7 +42,8 @@ import { deliverySuite } from './delivery.bench.js';
 import { operatorsSuite } from './operators.bench.js';
 import { postgresSuite } from './postgres.bench.js';
 import { soakSuite } from './soak.bench.js';
-import { BENCH_DIST_ENV, buildBaseline, compareRows } from './baseline.js';
+import { BENCH_DIST_ENV, buildBaseline, compareRows, isFloor } from './baseline.js';
+import { INSTRUCTION_JOBS, instructionRows, valgrindAvailable } from './instructions.js';
 import { MEASURED, STALE_BUILD } from './lib.js';
 import { FULL, QUICK, markdownTable, textTable, type BenchOptions, type Row, type Suite } from './harness.js';
 
@@ -51,13 +56,14 @@ const { values } = parseArgs({
     inline: { type: 'boolean', default: false },
     'no-write': { type: 'boolean', default: false },
     baseline: { type: 'string' },
+    instructions: { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h', default: false },
   },
   strict: true,
 });
 
 if (values.help) {
-  console.log(`npm run bench [-- --only <${SUITES.map((s) => s.name).join('|')}>] [--quick] [--inline] [--no-write] [--baseline <git-ref>]`);
+  console.log(`npm run bench [-- --only <${SUITES.map((s) => s.name).join('|')}>] [--quick] [--inline] [--no-write] [--baseline <git-ref>] [--instructions]`);
   process.exit(0);
 }
 
@@ -102,6 +108,10 @@ if (values.baseline !== undefined && options.inline) {
   console.error('--baseline needs a fresh process per measurement: drop --inline');
   process.exit(1);
 }
+if (values.instructions && !valgrindAvailable()) {
+  console.error('--instructions counts with Valgrind, which is not installed (Debian: apt-get install valgrind)');
+  process.exit(1);
+}
 const baseline = values.baseline === undefined ? undefined : buildBaseline(values.baseline);
 if (baseline !== undefined) console.log(`Baseline: ${values.baseline} (${baseline.commit}), built in ${baseline.dist}`);
 
@@ -114,6 +124,22 @@ try {
     console.log(textTable(rows));
     console.log(`(${((performance.now() - started) / 1000).toFixed(1)} s)`);
     results.push({ suite, rows });
+    if (values.instructions && suite.timed !== undefined) {
+      const title = `${suite.title}: instructions per job${baseline === undefined ? '' : ` vs ${values.baseline} (${baseline.commit})`}`;
+      console.log(`\n## ${title}\n`);
+      const counted = await instructionRows(
+        suite.timed.moduleUrl,
+        suite.timed.workloads,
+        options,
+        baseline === undefined ? undefined : { dist: baseline.dist, ref: values.baseline! },
+        isFloor,
+      );
+      console.log(textTable(counted));
+      const notes = [
+        `Counted by Valgrind (cachegrind, no cache simulation) under \`node --predictable\`: each task run in fresh processes with 1 and with 3 timed runs of ${INSTRUCTION_JOBS.toLocaleString('en-US')} jobs after one warm-up, the difference divided by the 2 × ${INSTRUCTION_JOBS.toLocaleString('en-US')} jobs between them (see bench/instructions.ts). Repeats to the digit; it does not see cache misses or memory stalls.`,
+      ];
+      results.push({ suite: { ...suite, title, notes }, rows: counted });
+    }
     if (baseline === undefined) continue;
     // The same suite on the baseline's build, right after: the children read the variable.
     process.env[BENCH_DIST_ENV] = baseline.dist;

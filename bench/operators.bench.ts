@@ -188,10 +188,16 @@ function allocationNote(m: Measurement): string {
   );
 }
 
+/** The timed tasks and their rows' names. */
+const WORKLOADS = {
+  filter: 'floor: from(jobs).pipe(filter(1× Map.get miss))',
+  barrierEnter: 'from(jobs).pipe(barrierEnter(store)), no rejections',
+} as const;
+
 async function run(options: BenchOptions): Promise<Row[]> {
   const get = (name: string): Promise<Measurement> => measure(import.meta.url, tasks, name, options);
-  const floor = timed('floor: from(jobs).pipe(filter(1× Map.get miss))', await get('filter'));
-  const enter = timed('from(jobs).pipe(barrierEnter(store)), no rejections', await get('barrierEnter'));
+  const floor = timed(WORKLOADS.filter, await get('filter'));
+  const enter = timed(WORKLOADS.barrierEnter, await get('barrierEnter'));
   const ae = await get('allocationsEnter');
   const af = await get('allocationsFilter');
   const slope = ae.figures!['slope'] as number;
@@ -218,6 +224,7 @@ async function run(options: BenchOptions): Promise<Row[]> {
 
 export const operatorsSuite: Suite = {
   name: 'operators',
+  timed: { moduleUrl: import.meta.url, workloads: WORKLOADS },
   title: 'Operators: barrierEnter (issue 3)',
   notes: [
     'Both pipelines take the same 1,000,000 pre-made jobs (10,000 keys in round robin, ids increasing) from `from(jobs)`, and their subscribers only count. The floor is the `filter` operator doing one `Map.get` per job on an empty map (a miss).',

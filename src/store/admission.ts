@@ -22,33 +22,33 @@ export class AdmissionGate<T> {
     this.deferred.push({ entrance, job });
   }
 
-  /**
-   * Runs `step(a, b)` with the gate closed, then the arrivals deferred
-   * meanwhile through `arrive`. If `step` throws, the rest of its entrance's
-   * deferred arrivals are dropped with it (the entrance errors, as at any bad
-   * job). The step's arguments are passed, not captured: a closure per
-   * admission would allocate on the no-record hot path.
-   */
-  pass<A, B>(
-    step: (a: A, b: B) => void,
-    a: A,
-    b: B,
-    failing: Entrance<T> | undefined,
-    arrive: (entrance: Entrance<T>, job: T | typeof SOURCE_DONE) => void,
-  ): void {
-    if (this.busy) {
-      step(a, b);
-      return;
-    }
+  /** Closes the gate for one admission or release; `open` it after, also when the step throws. */
+  close(): void {
     this.busy = true;
+  }
+
+  /**
+   * Opens the gate after a step, letting in the arrivals deferred meanwhile
+   * through `arrive`, in their order. `failing`: the entrance whose step
+   * threw; the rest of its arrivals are dropped with it (the entrance
+   * errors, as at any bad job).
+   */
+  open(failing: Entrance<T> | undefined, arrive: (entrance: Entrance<T>, job: T | typeof SOURCE_DONE) => void): void {
+    if (this.deferred.length === 0) this.busy = false;
+    else this.drain(failing, arrive);
+  }
+
+  /** Runs `step` with the gate closed (at once when it is closed already), then opens it. */
+  pass(step: () => void, arrive: (entrance: Entrance<T>, job: T | typeof SOURCE_DONE) => void): void {
+    if (this.busy) return step();
+    this.close();
     try {
-      step(a, b);
+      step();
     } catch (error) {
-      this.drain(failing, arrive);
+      this.open(undefined, arrive);
       throw error;
     }
-    if (this.deferred.length === 0) this.busy = false;
-    else this.drain(undefined, arrive);
+    this.open(undefined, arrive);
   }
 
   /** Lets the deferred arrivals in, in their order, skipping those of `failed` or closed entrances. */
