@@ -136,7 +136,7 @@ try {
       );
       console.log(textTable(counted));
       const notes = [
-        `Counted by Valgrind (cachegrind, no cache simulation) under \`node --predictable\`: each task run in fresh processes with 1 and with 3 timed runs of ${INSTRUCTION_JOBS.toLocaleString('en-US')} jobs after one warm-up, the difference divided by the 2 × ${INSTRUCTION_JOBS.toLocaleString('en-US')} jobs between them (see bench/instructions.ts). Repeats to the digit; it does not see cache misses or memory stalls.`,
+        `Counted by Valgrind (callgrind) under \`node --predictable\`, inside the timed runs only: each task in fresh processes with 2 and with 4 timed runs of ${INSTRUCTION_JOBS.toLocaleString('en-US')} jobs after 3 warm-ups, the difference divided by the 2 × ${INSTRUCTION_JOBS.toLocaleString('en-US')} jobs between them (bench/instructions.ts). Repeats within 0.1%; the floors, which run no library code, show the comparison's bias. It does not see cache misses or memory stalls.`,
       ];
       results.push({ suite: { ...suite, title, notes }, rows: counted });
     }

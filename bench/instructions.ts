@@ -1,30 +1,31 @@
 /**
  * `npm run bench -- --instructions`: the instructions a timed workload
- * executes per job, counted by Valgrind (cachegrind, no cache simulation)
+ * executes per job, counted by Valgrind (callgrind, no cache simulation)
  * with V8 in its deterministic mode (`node --predictable`: one thread, no
- * concurrent compilation or GC, fixed seeds, so the same program takes the
- * same steps).
+ * concurrent compilation or GC, fixed seeds).
  *
  * Why: wall time on these shared 2-core machines moves by ±20% from one
  * process to the next (the floors, which run no library code, have moved
  * 0.56–1.48× between two builds), so a 10% regression cannot be told from
- * noise in one run. An instruction count repeats within 0.1% when the same
- * command is run again. It is not free of bias: the same build in another
- * process context (other arguments or environment) can take other JIT and
- * GC decisions, seen moving the ~110 instructions/job of the barrier's hot
- * path by 12%; the larger workloads move less. It misses cache misses and
- * memory stalls, so it complements the time tables; it does not replace them.
+ * noise in one run.
  *
- * A task is run twice in fresh processes, with 1 and with 3 timed runs after
- * one warm-up: startup, transpiling, setup and warm-up are the same in both,
- * so (Ir₃ − Ir₁) / (2 × jobs) is what one job of the warmed-up workload
- * costs (its share of GC included). Both counts run at once: Valgrind counts
- * instructions, not seconds, so two children sharing the cores do not skew it.
+ * What is counted: only the timed runs, each inside `COUNTED_REGION`
+ * (harness.ts; callgrind's `--toggle-collect`), after a `gc()` outside it,
+ * so that setup, checks and the collection of earlier garbage are left out
+ * and the workload's own allocations are in. The first timed runs still
+ * include JIT compilation (synchronous under --predictable), so a task runs
+ * twice, with 2 and with 4 timed runs after 3 warm-ups, and the difference
+ * over the 2 × jobs between them is the steady cost of one job. The floors
+ * (no library code) come out within 0.2% between two builds; the same
+ * command repeats within 0.1%. For a pipeline (an async task) the region is
+ * the synchronous part of each run: all of it for a synchronous source and
+ * deliver, less the work a scheduler runs afterwards. Counts miss cache
+ * misses and memory stalls: they complement the time tables, not replace them.
  */
 import { execFileSync, fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { BENCH_DIST_ENV } from './baseline.js';
-import type { BenchOptions, Row } from './harness.js';
+import { COUNTED_REGION, type BenchOptions, type Row } from './harness.js';
 
 /** Jobs per timed run under Valgrind (about 50× slower than native). */
 export const INSTRUCTION_JOBS = 200_000;
@@ -40,19 +41,26 @@ export function valgrindAvailable(): boolean {
 }
 
 const CHILD = fileURLToPath(new URL('./child.ts', import.meta.url));
-/** One thread, no concurrent compilation or GC, fixed seeds (a random hash seed moves the count by about 1% now and then). */
+/** One thread, no concurrent compilation or GC, fixed seeds. */
 const DETERMINISTIC = ['--predictable', '--random-seed=1', '--hash-seed=1'];
 
-/** Total instructions of one run of `task` (`runs` timed runs), in a fresh process under cachegrind. */
+/** Instructions counted in the region over `runs` timed runs of `task`, in a fresh process under callgrind. */
 function countRun(moduleUrl: string, task: string, options: BenchOptions, runs: number, dist: string | undefined): Promise<number> {
-  const taskOptions: BenchOptions = { ...options, runs, warmup: 1, jobs: INSTRUCTION_JOBS, inline: true, counting: true };
+  const taskOptions: BenchOptions = { ...options, runs, warmup: 3, jobs: INSTRUCTION_JOBS, inline: true, counting: true };
   // tsx's transform cache would let one of the two processes skip work the other does.
   const env: NodeJS.ProcessEnv = { ...process.env, TSX_DISABLE_CACHE: '1' };
   if (dist === undefined) delete env[BENCH_DIST_ENV];
   else env[BENCH_DIST_ENV] = dist;
   const child = fork(CHILD, [moduleUrl, task, JSON.stringify(taskOptions)], {
     execPath: 'valgrind',
-    execArgv: ['--tool=cachegrind', '--cache-sim=no', '--cachegrind-out-file=/dev/null', process.execPath, ...DETERMINISTIC, ...process.execArgv],
+    execArgv: [
+      '--tool=callgrind',
+      `--toggle-collect=${COUNTED_REGION}`,
+      '--callgrind-out-file=/dev/null',
+      process.execPath,
+      ...DETERMINISTIC,
+      ...process.execArgv,
+    ],
     env,
     stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
   });
@@ -63,8 +71,8 @@ function countRun(moduleUrl: string, task: string, options: BenchOptions, runs: 
   return new Promise((resolve, reject) => {
     child.on('error', reject);
     child.on('exit', (code) => {
-      const refs = /I\s+refs:\s+([\d,]+)/.exec(stderr);
-      if (code === 0 && refs !== null) resolve(Number(refs[1]!.replaceAll(',', '')));
+      const refs = /Collected\s*:\s*(\d+)/.exec(stderr);
+      if (code === 0 && refs !== null) resolve(Number(refs[1]));
       else reject(new Error(`task ${task} under valgrind exited with ${code}:\n${stderr.slice(-2000)}`));
     });
   });
@@ -72,8 +80,8 @@ function countRun(moduleUrl: string, task: string, options: BenchOptions, runs: 
 
 /** Instructions per job of `task`'s warmed-up workload, on the build in `dist` (default: ../dist). */
 export async function instructionsPerJob(moduleUrl: string, task: string, options: BenchOptions, dist?: string): Promise<number> {
-  const [one, three] = await Promise.all([countRun(moduleUrl, task, options, 1, dist), countRun(moduleUrl, task, options, 3, dist)]);
-  return (three - one) / (2 * INSTRUCTION_JOBS);
+  const [two, four] = await Promise.all([countRun(moduleUrl, task, options, 2, dist), countRun(moduleUrl, task, options, 4, dist)]);
+  return (four - two) / (2 * INSTRUCTION_JOBS);
 }
 
 /**
