@@ -29,8 +29,9 @@ function slotOf(key: string): number {
  *   on a map holding a few records than on an empty one (the CPU cannot
  *   predict whether a bucket is empty); a zero count in the key's slot proves
  *   there is no entry without asking the map.
- * - The last lookup, remembered: `enter`, `wait` and `stateChanged` of one
- *   job ask for the same key in a row.
+ * - The last lookup, remembered (a miss the filter proved included):
+ *   `enter`, `wait` and `stateChanged` of one job ask for the same key in a
+ *   row.
  * - Idle records. With `keyThreshold > 0` every job makes a record, and
  *   deleting each at its sync made V8 grow and shrink the map's table a dozen
  *   times per hundred jobs. A retired record stays in the map, idle, for the
@@ -66,8 +67,11 @@ export class RecordMap {
   lookup(key: string): Entry | undefined {
     if (this.entries === 0) return undefined;
     // Past a few thousand keys nearly every slot is taken: skip the filter.
-    if (this.entries < SATURATED && this.filter[slotOf(key)] === 0) return undefined;
-    const entry = this.map.get(key);
+    // A miss the filter proves is remembered too: the job's next lookups
+    // then meet the same string (a pointer compare), not another key of the
+    // same length, whose `===` compares characters (keys built at run time
+    // are not interned).
+    const entry = this.entries < SATURATED && this.filter[slotOf(key)] === 0 ? undefined : this.map.get(key);
     this.cachedKey = key;
     this.cachedEntry = entry;
     return entry;

@@ -1,16 +1,26 @@
-import { Observable, type Subscriber } from 'rxjs';
+import { Observable, type Observer, type Subscriber } from 'rxjs';
 import { describeValue } from '../core/errors.js';
 import type { JobStatus } from '../store/job-status.js';
 import type { StorePort } from '../store/port.js';
 import type { JobState } from '../core/job-state.js';
 
 /**
- * The wrapping every store operator shares: subscribes `subscriber` to
- * `source`, handing each value to `next`, whose throw errors the output.
- * The source's own subscriber is added to `subscriber` before the source
- * runs, so that if downstream unsubscribes (or we error) while a synchronous
- * source emits, the source stops at once instead of pushing the rest.
- * With `port`, the operator counts as attached to the store while subscribed.
+ * Subscribes `observer` to `source` so that the source's own subscriber is
+ * added to `subscriber` before the source runs: if downstream unsubscribes
+ * (or the operator errors) while a synchronous source emits, the source
+ * stops at once instead of pushing the rest.
+ */
+export function subscribeWithin<T>(source: Observable<T>, subscriber: Subscriber<unknown>, observer: Partial<Observer<T>>): void {
+  new Observable<T>((sourceSubscriber) => {
+    subscriber.add(sourceSubscriber);
+    return source.subscribe(sourceSubscriber);
+  }).subscribe(observer);
+}
+
+/**
+ * The wrapping the store operators share: `subscribeWithin`, handing each
+ * value to `next`, whose throw errors the output. With `port`, the operator
+ * counts as attached to the store while subscribed.
  */
 export function relay<T>(
   source: Observable<T>,
@@ -20,10 +30,7 @@ export function relay<T>(
   port?: StorePort<unknown>,
 ): void {
   const detach = port?.attach();
-  new Observable<T>((sourceSubscriber) => {
-    subscriber.add(sourceSubscriber);
-    return source.subscribe(sourceSubscriber);
-  }).subscribe({
+  subscribeWithin(source, subscriber, {
     next: (value) => {
       try {
         next(value);

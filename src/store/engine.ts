@@ -445,7 +445,8 @@ export class Engine<T> implements StorePort<T> {
         this.ledger.admitUntracked(entrance);
         if (result === ACCEPTED_RECORDED) entrance.recorded.add(key, id, this.stillTracked);
         this.untrackedOwner = entrance;
-        if (this.ledger.progressing >= this.pressure.highWaterMark) this.updatePressure();
+        // The count only grew: once full and watched, crossing the mark again changes nothing.
+        if (this.ledger.progressing >= this.pressure.highWaterMark && !(this.pressure.full && this.stall.watching)) this.updatePressure();
         if (this.events.observed) this.events.emit({ type: 'admitted', key, jobId: id, job });
         if (this.pruneCapable) this.schedulePrune();
         entrance.subscriber.next(job);

@@ -33,6 +33,17 @@ describe('RecordMap', () => {
     expect(map.get('k')).toBe(3);
   });
 
+  it('a miss remembered at lookup gives way to the entry the key gets next', () => {
+    const map = new RecordMap();
+    map.set('other', 1);
+    // Filtered out, and remembered as a miss.
+    expect(map.lookup('k-1')).toBeUndefined();
+    expect(map.get('k-1')).toBeUndefined();
+    map.set('k-1', 2);
+    expect(map.get('k-1')).toBe(2);
+    expect(map.lookup('k-1')).toBe(2);
+  });
+
   it('an idle record reads as none, is not counted, and comes back in place when revived', () => {
     const map = new RecordMap();
     const r = record();
@@ -80,12 +91,13 @@ describe('RecordMap', () => {
     expect(map.sorted().map(([key]) => key)).toEqual(['a', 'b', 'c']);
   });
 
-  it('agrees with a plain Map under any sequence of sets and deletes (short keys force shared slots)', () => {
+  it('agrees with a plain Map under any sequence of sets, deletes and lookups (short keys force shared slots)', () => {
     const key = fc.constantFrom('', 'a', 'b', 'aa', 'ba', 'ab', 'xa', 'xxa', 'yya');
     const command = fc.oneof(
       fc.record({ op: fc.constant('set' as const), key, value: fc.integer({ min: -3, max: 3 }) }),
       fc.record({ op: fc.constant('delete' as const), key }),
       fc.record({ op: fc.constant('get' as const), key }),
+      fc.record({ op: fc.constant('lookup' as const), key }),
     );
     fc.assert(
       fc.property(fc.array(command, { maxLength: 60 }), (commands) => {
@@ -98,6 +110,8 @@ describe('RecordMap', () => {
           } else if (c.op === 'delete') {
             map.delete(c.key);
             model.delete(c.key);
+          } else if (c.op === 'lookup') {
+            expect(map.lookup(c.key)).toBe(model.get(c.key));
           }
           expect(map.get(c.key)).toBe(model.get(c.key));
           expect(map.size).toBe(model.size);
