@@ -42,7 +42,7 @@ export function buildBaseline(ref: string): { dist: string; commit: string; remo
 }
 
 /** Whether a suite's row measures plain JavaScript or RxJS, for scale: no library code, so no target against a baseline. */
-export const isFloor = (workload: string): boolean => /^floor:|Map\.get hit/.test(workload);
+export const isFloor = (workload: string): boolean => /^floor:|Map\.get hit|^[bc] (groupBy|bare mergeMap)/.test(workload);
 
 /** One row per timed workload of both runs: the working tree's ns/job beside the baseline's. */
 export function compareRows(current: readonly Row[], baseline: readonly Row[], ref: string): Row[] {
