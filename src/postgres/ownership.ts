@@ -32,6 +32,8 @@ export interface OwnershipOptions {
 interface Owned {
   epoch: string;
   handingOver: boolean;
+  /** When delivery may start: after the lease for a partition whose owner died. */
+  startsAt: number;
 }
 
 /**
@@ -40,7 +42,8 @@ interface Owned {
  * its own, which also LISTENs for enqueues. Every `heartbeat` it counts the
  * live workers of the queue (connections in `pg_stat_activity` whose
  * `application_name` is `rxb:<namespace>:<workerId>`), and takes or gives
- * back partitions to hold its fair share, `ceil(partitions / live)`. Taking a
+ * back partitions to hold its fair share, `ceil(partitions / live)` (giving
+ * back those held longest, never one still in its lease wait). Taking a
  * partition bumps its epoch; a partition that was handed over cleanly
  * (`released`) starts at once, one whose owner died waits `lease`. The
  * connection failing, or no heartbeat succeeding within `lease`, loses every
@@ -134,9 +137,16 @@ export class PartitionOwnership {
       const share = Math.ceil(this.options.partitions / Math.max(1, rows[0]!.live));
       const excess = this.owned.size - share;
       if (excess > 0) {
-        const givable = [...this.owned].filter(([, owned]) => !owned.handingOver).map(([partition]) => partition);
-        const already = this.owned.size - givable.length;
-        for (const partition of givable.sort((a, b) => b - a).slice(0, Math.max(0, excess - already))) void this.handOver(partition);
+        // Not one still waiting out a dead owner's lease: handed over, it
+        // would read as released and start at once. Those taken longest ago
+        // go first, so a fresh takeover is not given back before it starts.
+        const now = Date.now();
+        const givable = [...this.owned]
+          .filter(([, owned]) => !owned.handingOver && owned.startsAt <= now)
+          .sort(([, a], [, b]) => a.startsAt - b.startsAt)
+          .map(([partition]) => partition);
+        const already = [...this.owned.values()].filter((owned) => owned.handingOver).length;
+        for (const partition of givable.slice(0, Math.max(0, excess - already))) void this.handOver(partition);
       } else if (excess < 0) {
         await this.acquire(client, -excess);
       }
@@ -203,7 +213,10 @@ export class PartitionOwnership {
       [this.options.queue, locked.map((row) => row.partition), this.options.workerId],
     );
     if (client !== this.client) return;
-    for (const row of rows) this.owned.set(row.partition, { epoch: row.epoch, handingOver: false });
+    const now = Date.now();
+    for (const row of rows) {
+      this.owned.set(row.partition, { epoch: row.epoch, handingOver: false, startsAt: now + (row.was_released ? 0 : this.options.lease) });
+    }
     this.events.changed(this.partitions);
     for (const row of rows) this.events.acquired(row.partition, row.epoch, row.was_released ? 0 : this.options.lease);
   }
