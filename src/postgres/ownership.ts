@@ -29,11 +29,30 @@ export interface OwnershipOptions {
   readonly connect: (applicationName: string) => Client;
 }
 
-interface Owned {
+/** A partition this worker owns. */
+export interface Owned {
   epoch: string;
   handingOver: boolean;
   /** When delivery may start: after the lease for a partition whose owner died. */
   startsAt: number;
+}
+
+/**
+ * The partitions to hand over to bring `owned` down by `excess`, counting
+ * those already being handed over. Never one still waiting out a dead
+ * owner's lease: handed over, it would read as released and its next owner
+ * would start at once. Those held longest go first, so a fresh takeover is
+ * not given back before it starts.
+ */
+export function partitionsToGive(owned: ReadonlyMap<number, Owned>, excess: number, now: number): number[] {
+  let already = 0;
+  const givable: [number, Owned][] = [];
+  for (const pair of owned) {
+    if (pair[1].handingOver) already++;
+    else if (pair[1].startsAt <= now) givable.push(pair);
+  }
+  givable.sort(([, a], [, b]) => a.startsAt - b.startsAt);
+  return givable.slice(0, Math.max(0, excess - already)).map(([partition]) => partition);
 }
 
 /**
@@ -137,16 +156,7 @@ export class PartitionOwnership {
       const share = Math.ceil(this.options.partitions / Math.max(1, rows[0]!.live));
       const excess = this.owned.size - share;
       if (excess > 0) {
-        // Not one still waiting out a dead owner's lease: handed over, it
-        // would read as released and start at once. Those taken longest ago
-        // go first, so a fresh takeover is not given back before it starts.
-        const now = Date.now();
-        const givable = [...this.owned]
-          .filter(([, owned]) => !owned.handingOver && owned.startsAt <= now)
-          .sort(([, a], [, b]) => a.startsAt - b.startsAt)
-          .map(([partition]) => partition);
-        const already = [...this.owned.values()].filter((owned) => owned.handingOver).length;
-        for (const partition of givable.slice(0, Math.max(0, excess - already))) void this.handOver(partition);
+        for (const partition of partitionsToGive(this.owned, excess, Date.now())) void this.handOver(partition);
       } else if (excess < 0) {
         await this.acquire(client, -excess);
       }
