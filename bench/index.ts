@@ -24,7 +24,7 @@
  *   --instructions also count the instructions per job of each timed workload
  *                  under Valgrind (bench/instructions.ts), beside the
  *                  baseline's with --baseline: a comparison that, unlike
- *                  wall time on a shared machine, repeats to the digit
+ *                  wall time on a shared machine, repeats within 0.1%
  *
  * Prints the machine and one table per suite, and writes the tables with the
  * command and the date to bench/RESULTS.md. Needs `node --expose-gc`.

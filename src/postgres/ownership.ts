@@ -224,11 +224,10 @@ export class PartitionOwnership {
     );
     if (client !== this.client) return;
     const now = Date.now();
-    for (const row of rows) {
-      this.owned.set(row.partition, { epoch: row.epoch, handingOver: false, startsAt: now + (row.was_released ? 0 : this.options.lease) });
-    }
+    const waitOf = (row: { was_released: boolean }): number => (row.was_released ? 0 : this.options.lease);
+    for (const row of rows) this.owned.set(row.partition, { epoch: row.epoch, handingOver: false, startsAt: now + waitOf(row) });
     this.events.changed(this.partitions);
-    for (const row of rows) this.events.acquired(row.partition, row.epoch, row.was_released ? 0 : this.options.lease);
+    for (const row of rows) this.events.acquired(row.partition, row.epoch, waitOf(row));
   }
 
   private async handOver(partition: number): Promise<void> {
