@@ -5,7 +5,7 @@ import { JobIdSet } from './job-id-set.js';
 import { DISABLED, ENABLED, failedJobOf, failedOnly, fieldsOf, KeyRecord, MODE_NAMES, recordOf, type Mode } from './key-record.js';
 import { RecordMap } from './record-map.js';
 import { ABORTED, FAILED, JOB_STATES, stateCode, WAITING, type JobState, type StateCode } from './job-state.js';
-import { checkJobId, checkKey } from '../util/validate.js';
+import { checkJob, checkKey } from '../util/validate.js';
 
 /** What {@link Barrier.enter} decided. Results may be shared, frozen objects: do not mutate them. */
 export interface EnterResult {
@@ -32,6 +32,8 @@ const NO_WAIT: WaitResult = Object.freeze({ wait: false, previousFailedJobId: un
 
 /** Queues above this length are given back to the allocator after a sync. */
 const QUEUE_KEEP = 4096;
+/** The queue's first capacity; it doubles as needed. */
+const QUEUE_START = 256;
 
 /**
  * The event-ordering barrier: per key, holds every later job back while a
@@ -61,8 +63,9 @@ export class Barrier {
   // `sync` need not look the key up again while that record is current.
   private queueKeys: string[] = [];
   private queueRecords: (KeyRecord | undefined)[] = [];
-  private queueIds: number[] = [];
-  private queueStates: StateCode[] = [];
+  // Ids are safe integers, exact in a Float64Array.
+  private queueIds = new Float64Array(QUEUE_START);
+  private queueStates = new Uint8Array(QUEUE_START);
   private queueLength = 0;
 
   constructor(options?: BarrierOptions) {
@@ -90,7 +93,8 @@ export class Barrier {
       // set under concurrencyLimit 0 would reject every job of the key.
       const running = keyThreshold > 0 ? r.concurrent : null;
       const draining = concurrencyLimit > 0 && r.draining !== null ? JobIdSet.of(r.draining) : null;
-      const record = new KeyRecord(mode, r.modeSince, failed, running, draining);
+      const record = new KeyRecord(mode, r.modeSince, failed, running !== null, draining);
+      if (running !== null) for (const id of running) record.add(id);
       if (record.inactive) continue;
       const bare = mode === ENABLED && failed !== undefined && r.modeSince === 0 && running === null && draining === null;
       barrier.records.set(r.key, bare ? failedOnly(failed) : record);
@@ -119,23 +123,33 @@ export class Barrier {
    * const { accepted, previousFailedJobId } = barrier.enter(job.userId, job.id);
    */
   enter(key: string, jobId: number): EnterResult {
-    // Checked inline: the calls below run only for a bad argument.
-    if (typeof key !== 'string') checkKey(key);
-    if (typeof jobId !== 'number' || (jobId | 0) !== jobId) checkJobId(jobId);
+    // Checked inline: the call runs only for a bad argument (or a job id past 32 bits).
+    if (typeof key !== 'string' || typeof jobId !== 'number' || (jobId | 0) !== jobId) checkJob(key, jobId);
     const entry = this.records.lookup(key);
-    if (entry === undefined) {
-      // Hot path: no record, nothing to allocate.
-      return this.keepIdle ? this.enterRecord(key, jobId, undefined, undefined) : ACCEPTED;
-    }
+    // Hot path: no record, nothing to allocate.
+    if (entry === undefined) return this.keepIdle === false ? ACCEPTED : this.startRecord(key, jobId);
     const record = recordOf(entry);
     if (record === undefined) return this.enterFailed(key, jobId, failedJobOf(entry)!);
-    if (!record.idle) return this.enterRecord(key, jobId, record, undefined);
-    // A key with no record but a kept one (keyThreshold > 0): steps 1 to 8
-    // come down to "a fresh record running this job" unless ordering is off.
+    if (record.idle === false) return this.enterRecord(key, jobId, record, undefined);
+    // The key has no record but a kept one (keyThreshold > 0), which is a
+    // fresh record already (see `retire`): steps 1 to 8 come down to "run
+    // this job" unless ordering is off.
     if (this.options.orderingDisabled !== undefined) return this.enterRecord(key, jobId, undefined, record);
-    // An idle record is already a fresh one, running ids kept (see `retire`).
-    record.add(jobId);
     this.records.revive(record);
+    record.reset(jobId);
+    return ACCEPTED_RECORDED;
+  }
+
+  /**
+   * `enter` for a key with no record, nor a kept one, when keyThreshold > 0:
+   * steps 1 to 8 come down to "a fresh record running this job" unless
+   * ordering is off.
+   */
+  private startRecord(key: string, jobId: number): EnterResult {
+    if (this.options.orderingDisabled !== undefined) return this.enterRecord(key, jobId, undefined, undefined);
+    const record = new KeyRecord(ENABLED, 0, undefined, true, null);
+    record.reset(jobId);
+    this.records.set(key, record);
     return ACCEPTED_RECORDED;
   }
 
@@ -192,13 +206,13 @@ export class Barrier {
 
   /** A new enabled record with an empty running set; an idle one is one already (see `retire`). */
   private newRecord(idle: KeyRecord | undefined): KeyRecord {
-    return idle ?? new KeyRecord(ENABLED, 0, undefined, [], null);
+    return idle ?? new KeyRecord(ENABLED, 0, undefined, true, null);
   }
 
   /**
    * Ends a record left inactive. A record kept idle is left as `newRecord`
    * makes one (inactive already means enabled, no failed job, not draining),
-   * so that reusing it is one `add`.
+   * so that reusing it is one `reset`.
    */
   private retire(key: string, record: KeyRecord): void {
     if (this.keepIdle) record.refresh();
@@ -213,9 +227,8 @@ export class Barrier {
    * if (barrier.enter(key, id).accepted && shuttingDown) barrier.leave(key, id);
    */
   leave(key: string, jobId: number): void {
-    // Checked inline: the calls below run only for a bad argument.
-    if (typeof key !== 'string') checkKey(key);
-    if (typeof jobId !== 'number' || (jobId | 0) !== jobId) checkJobId(jobId);
+    // Checked inline: the call runs only for a bad argument (or a job id past 32 bits).
+    if (typeof key !== 'string' || typeof jobId !== 'number' || (jobId | 0) !== jobId) checkJob(key, jobId);
     const entry = this.records.get(key);
     const record = entry === undefined ? undefined : recordOf(entry);
     if (record === undefined) return;
@@ -269,18 +282,22 @@ export class Barrier {
    * if (barrier.wait(key, id).wait) barrier.stateChanged(key, id, 'waiting');
    */
   wait(key: string, jobId: number): WaitResult {
-    // Checked inline: the calls below run only for a bad argument.
-    if (typeof key !== 'string') checkKey(key);
-    if (typeof jobId !== 'number' || (jobId | 0) !== jobId) checkJobId(jobId);
+    // Checked inline: the call runs only for a bad argument (or a job id past 32 bits).
+    if (typeof key !== 'string' || typeof jobId !== 'number' || (jobId | 0) !== jobId) checkJob(key, jobId);
+    // While no key has a failed job, no job must wait: no lookup at all.
+    return this.records.failing === 0 ? NO_WAIT : this.waitBehind(key, jobId);
+  }
+
+  /** `wait` while some key has a failed job. */
+  private waitBehind(key: string, jobId: number): WaitResult {
     // An idle record (see RecordMap) has no failed job either.
     const entry = this.records.find(key);
-    if (entry === undefined) return NO_WAIT;
-    const failed = failedJobOf(entry);
-    const mode = recordOf(entry)?.mode ?? ENABLED;
-    if (failed === undefined || mode === DISABLED) return NO_WAIT;
-    const enabled = mode === ENABLED;
+    const failed = entry === undefined ? undefined : failedJobOf(entry);
+    if (failed === undefined) return NO_WAIT;
+    const mode = recordOf(entry!)?.mode ?? ENABLED;
+    if (mode === DISABLED) return NO_WAIT;
     const result: WaitResult = { wait: jobId !== failed, previousFailedJobId: failed };
-    if (failed > jobId && enabled) this.reportIllegal(this.illegal('wait', key, failed, jobId));
+    if (failed > jobId && mode === ENABLED) this.reportIllegal(this.illegal('wait', key, failed, jobId));
     return result;
   }
 
@@ -295,9 +312,8 @@ export class Barrier {
    * barrier.stateChanged('user-1', 1, 'succeeded'); // true: applied at the next sync()
    */
   stateChanged(key: string, jobId: number, state: JobState): boolean {
-    // Checked inline: the calls below run only for a bad argument.
-    if (typeof key !== 'string') checkKey(key);
-    if (typeof jobId !== 'number' || (jobId | 0) !== jobId) checkJobId(jobId);
+    // Checked inline: the call runs only for a bad argument (or a job id past 32 bits).
+    if (typeof key !== 'string' || typeof jobId !== 'number' || (jobId | 0) !== jobId) checkJob(key, jobId);
     const code = stateCode(state);
     if (code === FAILED) {
       this.applyFailed(key, jobId);
@@ -323,23 +339,16 @@ export class Barrier {
     const { queueKeys, queueRecords, queueIds, queueStates } = this;
     for (let i = 0; i < count; i++) {
       const record = queueRecords[i];
-      if (record !== undefined && record.runningOnly) {
-        // The common case (every job with keyThreshold > 0): a current,
-        // enabled record with no failed job and no draining, which the job
-        // only leaves, whatever its state.
-        record.delete(queueIds[i]!);
-        if (record.size === 0) this.retire(queueKeys[i]!, record);
-      } else {
-        this.applyQueued(queueKeys[i]!, queueIds[i]!, queueStates[i]!, record);
-      }
+      // The common case (every job with keyThreshold > 0): a record whose
+      // running ids are all its state, which the job only leaves, whatever
+      // its state. Left with none, it is kept idle as `retire` keeps it (ids
+      // are kept only with keyThreshold > 0, which keeps retired records).
+      const left = record === undefined ? -1 : record.leaveRunning(queueIds[i]!);
+      if (left === 0) this.records.retire(queueKeys[i]!, record!, true);
+      else if (left < 0) this.applyQueued(queueKeys[i]!, queueIds[i]!, queueStates[i] as StateCode, record);
     }
     this.queueLength = 0;
-    if (count > QUEUE_KEEP) {
-      this.queueKeys = [];
-      this.queueRecords = [];
-      this.queueIds = [];
-      this.queueStates = [];
-    }
+    if (count > QUEUE_KEEP) this.shrinkQueue();
     return count;
   }
 
@@ -442,10 +451,28 @@ export class Barrier {
 
   private enqueue(key: string, jobId: number, code: StateCode, record: KeyRecord | undefined): void {
     const i = this.queueLength++;
+    if (i === this.queueIds.length) this.growQueue();
     this.queueKeys[i] = key;
     this.queueRecords[i] = record;
     this.queueIds[i] = jobId;
     this.queueStates[i] = code;
+  }
+
+  /** Gives a long queue's arrays back to the allocator (the queue is empty). */
+  private shrinkQueue(): void {
+    this.queueKeys = [];
+    this.queueRecords = [];
+    this.queueIds = new Float64Array(QUEUE_START);
+    this.queueStates = new Uint8Array(QUEUE_START);
+  }
+
+  private growQueue(): void {
+    const ids = new Float64Array(this.queueIds.length * 2);
+    const states = new Uint8Array(ids.length);
+    ids.set(this.queueIds);
+    states.set(this.queueStates);
+    this.queueIds = ids;
+    this.queueStates = states;
   }
 
   private applyQueued(key: string, jobId: number, code: StateCode, queued: KeyRecord | undefined): void {
@@ -457,7 +484,7 @@ export class Barrier {
     if (record === undefined) {
       // Only its own terminal state clears a failed job; other ids are out of date.
       if (code === WAITING || failedJobOf(entry) !== jobId) return;
-      if (drainAfterAbort) this.records.set(key, new KeyRecord(ENABLED, 0, undefined, null, new JobIdSet()));
+      if (drainAfterAbort) this.records.set(key, new KeyRecord(ENABLED, 0, undefined, false, new JobIdSet()));
       else this.records.delete(key);
       return;
     }
@@ -467,7 +494,7 @@ export class Barrier {
     if (code !== WAITING) {
       const failed = record.failedJobId;
       if (failed !== undefined && failed !== jobId) return;
-      record.failedJobId = undefined;
+      this.records.setFailed(record, undefined);
       record.draining = drainAfterAbort && failed === jobId ? new JobIdSet() : null;
     }
     if (record.inactive) this.retire(key, record);
@@ -497,7 +524,7 @@ export class Barrier {
         : undefined;
     record.running?.delete(jobId);
     record.draining = null;
-    if (failed === undefined) record.failedJobId = jobId;
+    if (failed === undefined) this.records.setFailed(record, jobId);
     if (error !== undefined) this.reportIllegal(error);
   }
 
@@ -510,7 +537,7 @@ export class Barrier {
   }
 
   private freshDisabled(): KeyRecord {
-    return new KeyRecord(DISABLED, this.options.now(), undefined, this.options.keyThreshold > 0 ? [] : null, null);
+    return new KeyRecord(DISABLED, this.options.now(), undefined, this.keepIdle, null);
   }
 
   /**

@@ -37,6 +37,26 @@ export class JobIdSet {
     }
   }
 
+  /** Deletes `id` and returns how many ids are left; none left, it is a cleared set. */
+  leave(id: number): number {
+    const many = this.many;
+    if (many === null) {
+      if (this.one === id) this.inline = false;
+      return this.inline === true ? 1 : 0; // `=== true`: see KeyRecord.leaveRunning
+    }
+    many.delete(id);
+    if (many.size !== 0) return many.size;
+    this.many = null;
+    return 0;
+  }
+
+  /** Makes this the set of `id` alone. */
+  reset(id: number): void {
+    this.one = id;
+    this.inline = true;
+    this.many = null;
+  }
+
   clear(): void {
     this.inline = false;
     this.many = null;

@@ -23,21 +23,17 @@ export class KeyRecord extends JobIdSet {
   idle = false;
   /** No longer the key's entry: a queued command must look the key up again. */
   detached = false;
-  /** Whether the running ids are kept (see `running`). */
-  private tracking: boolean;
 
   constructor(
     public mode: Mode,
     public modeSince: number,
     public failedJobId: number | undefined,
-    /** The running ids to start with, or null to keep none (see `running`). */
-    running: Iterable<number> | null,
+    /** Whether running ids are kept (see `running`); the set starts empty. */
+    private tracking: boolean,
     /** Ids admitted while draining; null when not draining. */
     public draining: JobIdSet | null,
   ) {
     super();
-    this.tracking = running !== null;
-    if (running !== null) for (const id of running) this.add(id);
   }
 
   /**
@@ -80,11 +76,21 @@ export class KeyRecord extends JobIdSet {
   }
 
   /**
-   * Current (neither idle nor detached), enabled, with running ids kept and
-   * no failed job or draining: its running ids are all its state.
+   * What `sync` does for a job that leaves a running-only record (current,
+   * enabled, running ids kept, no failed job, no draining: its running ids
+   * are all its state). Deletes `id` and returns how many running ids are
+   * left; a record left with none is made fresh (see `refresh`), ready to be
+   * kept idle. Returns -1, changing nothing, for any other record.
    */
-  get runningOnly(): boolean {
-    return this.tracking && this.mode === ENABLED && this.failedJobId === undefined && this.draining === null && !this.idle && !this.detached;
+  leaveRunning(id: number): number {
+    // Flags compared with `=== true`/`=== false`: a bare boolean field in a
+    // condition compiles to a full truthiness test, and this runs per job.
+    if (this.tracking === false || this.mode !== ENABLED || this.failedJobId !== undefined || this.draining !== null || this.idle === true || this.detached === true) {
+      return -1;
+    }
+    const left = this.leave(id);
+    if (left === 0) this.modeSince = 0;
+    return left;
   }
 
   get inactive(): boolean {

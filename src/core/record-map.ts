@@ -1,4 +1,4 @@
-import { recordOf, type Entry, type KeyRecord } from './key-record.js';
+import { failedJobOf, recordOf, type Entry, type KeyRecord } from './key-record.js';
 
 /** Slots of the presence filter; a power of two. */
 const FILTER_SLOTS = 4096;
@@ -46,6 +46,8 @@ export class RecordMap {
   private entries = 0;
   private readonly filter = new Int32Array(FILTER_SLOTS);
   private idleCount = 0;
+  /** How many records have a failed job: while none has, no job must wait. */
+  failing = 0;
   private cachedKey: string | undefined = undefined;
   private cachedEntry: Entry | undefined = undefined;
 
@@ -92,8 +94,11 @@ export class RecordMap {
     if (old === undefined) {
       this.filter[slotOf(key)]! += 1;
       this.entries++;
+    } else {
+      if (failedJobOf(old) !== undefined) this.failing--;
+      if (old !== entry && recordOf(old) !== undefined) this.detach(old as KeyRecord);
     }
-    else if (old !== entry && recordOf(old) !== undefined) this.detach(old as KeyRecord);
+    if (failedJobOf(entry) !== undefined) this.failing++;
     const record = recordOf(entry);
     if (record?.idle === true) {
       record.idle = false;
@@ -109,11 +114,19 @@ export class RecordMap {
     if (old === undefined) return;
     const record = recordOf(old);
     if (record !== undefined) this.detach(record);
+    if (failedJobOf(old) !== undefined) this.failing--;
     this.map.delete(key);
     this.filter[slotOf(key)]! -= 1;
     this.entries--;
     this.cachedKey = key;
     this.cachedEntry = undefined;
+  }
+
+  /** Sets the failed job of the key's record, `record` (keeping `failing`). */
+  setFailed(record: KeyRecord, jobId: number | undefined): void {
+    if (record.failedJobId !== undefined) this.failing--;
+    if (jobId !== undefined) this.failing++;
+    record.failedJobId = jobId;
   }
 
   /** Ends an inactive record: kept idle for reuse when `keep`, else deleted. */

@@ -7,6 +7,12 @@ export function checkKey(key: unknown, context = ''): asserts key is string {
   }
 }
 
+/** Checks a key and a job id (see {@link checkKey} and {@link checkJobId}). */
+export function checkJob(key: unknown, jobId: unknown): asserts jobId is number {
+  checkKey(key);
+  checkJobId(jobId);
+}
+
 /**
  * Throws a TypeError unless `jobId` is a number, a RangeError unless it is a
  * safe integer (0 and negative ids are valid).

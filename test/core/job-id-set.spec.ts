@@ -88,10 +88,14 @@ describe('JobIdSet', () => {
     expect(set.toArray()).toEqual([1, 2]);
   });
 
-  it('behaves as a Set<number> for any sequence of add, delete and clear', () => {
+  it('behaves as a Set<number> for any sequence of add, delete, leave, reset and clear', () => {
+    // Invariant: size, has and toArray equal the model's after every command;
+    // leave returns the model's size after the delete.
     const command = fc.oneof(
       fc.record({ op: fc.constant('add' as const), id: fc.integer({ min: -2, max: 4 }) }),
       fc.record({ op: fc.constant('delete' as const), id: fc.integer({ min: -2, max: 4 }) }),
+      fc.record({ op: fc.constant('leave' as const), id: fc.integer({ min: -2, max: 4 }) }),
+      fc.record({ op: fc.constant('reset' as const), id: fc.integer({ min: -2, max: 4 }) }),
       fc.record({ op: fc.constant('clear' as const), id: fc.constant(0) }),
     );
     fc.assert(
@@ -105,6 +109,13 @@ describe('JobIdSet', () => {
           } else if (op === 'delete') {
             set.delete(id);
             model.delete(id);
+          } else if (op === 'leave') {
+            model.delete(id);
+            expect(set.leave(id)).toBe(model.size);
+          } else if (op === 'reset') {
+            set.reset(id);
+            model.clear();
+            model.add(id);
           } else {
             set.clear();
             model.clear();

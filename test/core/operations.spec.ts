@@ -166,9 +166,15 @@ describe('Barrier operations: queueing outcomes until sync', () => {
 
   it('a long queue is applied completely and the barrier keeps working after it', () => {
     const barrier = new Barrier();
-    for (let id = 0; id < 5000; id++) barrier.stateChanged(`k${id}`, id, 'failed');
-    for (let id = 0; id < 5000; id++) barrier.stateChanged(`k${id}`, id, 'succeeded');
+    // Ids past 32 bits, and every terminal state: the queue keeps each exactly as it grows.
+    const states = ['succeeded', 'aborted', 'filtered'] as const;
+    const id = (i: number): number => 2 ** 40 + i;
+    for (let i = 0; i < 5000; i++) barrier.stateChanged(`k${i}`, id(i), 'failed');
+    for (let i = 0; i < 5000; i++) barrier.stateChanged(`k${i}`, id(i), states[i % 3]!);
     expect(barrier.pending).toBe(5000);
+    expect(barrier.snapshot().queue).toEqual(
+      Array.from({ length: 5000 }, (_, i) => ({ key: `k${i}`, jobId: id(i), state: states[i % 3] })),
+    );
     expect(barrier.sync()).toBe(5000);
     expect(barrier.size).toBe(0);
     barrier.stateChanged('k', 1, 'failed');

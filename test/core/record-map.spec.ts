@@ -1,10 +1,10 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Barrier } from '../../src/index.js';
-import { ENABLED, KeyRecord } from '../../src/core/key-record.js';
+import { ENABLED, failedJobOf, KeyRecord, type Entry } from '../../src/core/key-record.js';
 import { RecordMap } from '../../src/core/record-map.js';
 
-const record = (): KeyRecord => new KeyRecord(ENABLED, 0, 1, null, null);
+const record = (): KeyRecord => new KeyRecord(ENABLED, 0, 1, false, null);
 
 describe('RecordMap', () => {
   it('finds what was set and forgets what was deleted, keys sharing a filter slot included', () => {
@@ -91,10 +91,16 @@ describe('RecordMap', () => {
     expect(map.sorted().map(([key]) => key)).toEqual(['a', 'b', 'c']);
   });
 
-  it('agrees with a plain Map under any sequence of sets, deletes and lookups (short keys force shared slots)', () => {
-    const key = fc.constantFrom('', 'a', 'b', 'aa', 'ba', 'ab', 'xa', 'xxa', 'yya');
+  it('agrees with a plain Map under any sequence of sets, deletes, lookups and failed-job changes (short keys force shared slots)', () => {
+    // Invariant: every read equals the model's, and `failing` is the number
+    // of entries with a failed job (`wait` skips its lookup when it is 0).
+    const keys = ['', 'a', 'b', 'aa', 'ba', 'ab', 'xa', 'xxa', 'yya'];
+    const key = fc.constantFrom(...keys);
+    const failed = fc.option(fc.integer({ min: -3, max: 3 }), { nil: undefined });
     const command = fc.oneof(
       fc.record({ op: fc.constant('set' as const), key, value: fc.integer({ min: -3, max: 3 }) }),
+      fc.record({ op: fc.constant('setRecord' as const), key, failed }),
+      fc.record({ op: fc.constant('setFailed' as const), key, failed }),
       fc.record({ op: fc.constant('delete' as const), key }),
       fc.record({ op: fc.constant('get' as const), key }),
       fc.record({ op: fc.constant('lookup' as const), key }),
@@ -102,11 +108,15 @@ describe('RecordMap', () => {
     fc.assert(
       fc.property(fc.array(command, { maxLength: 60 }), (commands) => {
         const map = new RecordMap();
-        const model = new Map<string, number>();
+        const model = new Map<string, Entry>();
         for (const c of commands) {
-          if (c.op === 'set') {
-            map.set(c.key, c.value);
-            model.set(c.key, c.value);
+          if (c.op === 'set' || c.op === 'setRecord') {
+            const entry = c.op === 'set' ? c.value : new KeyRecord(ENABLED, 0, c.failed, false, null);
+            map.set(c.key, entry);
+            model.set(c.key, entry);
+          } else if (c.op === 'setFailed') {
+            const entry = model.get(c.key);
+            if (entry !== undefined && typeof entry !== 'number') map.setFailed(entry, c.failed);
           } else if (c.op === 'delete') {
             map.delete(c.key);
             model.delete(c.key);
@@ -115,8 +125,9 @@ describe('RecordMap', () => {
           }
           expect(map.get(c.key)).toBe(model.get(c.key));
           expect(map.size).toBe(model.size);
+          expect(map.failing).toBe([...model.values()].filter((e) => failedJobOf(e) !== undefined).length);
         }
-        for (const k of ['', 'a', 'b', 'aa', 'ba', 'ab', 'xa', 'xxa', 'yya']) expect(map.get(k)).toBe(model.get(k));
+        for (const k of keys) expect(map.get(k)).toBe(model.get(k));
       }),
     );
   });
