@@ -319,10 +319,11 @@ export class Barrier {
       this.applyFailed(key, jobId);
       return false;
     }
-    // With no record, applying any other state changes nothing.
-    const entry = this.records.get(key);
-    if (entry === undefined) return false;
-    this.enqueue(key, jobId, code, recordOf(entry));
+    // With no record (an idle one is none), applying any other state changes nothing.
+    const entry = this.records.find(key);
+    const record = entry === undefined ? undefined : recordOf(entry);
+    if (entry === undefined || record?.idle === true) return false;
+    this.enqueue(key, jobId, code, record);
     return true;
   }
 
@@ -344,7 +345,7 @@ export class Barrier {
       // its state. Left with none, it is kept idle as `retire` keeps it (ids
       // are kept only with keyThreshold > 0, which keeps retired records).
       const left = record === undefined ? -1 : record.leaveRunning(queueIds[i]!);
-      if (left === 0) this.records.retire(queueKeys[i]!, record!, true);
+      if (left === 0) this.records.park(record!);
       else if (left < 0) this.applyQueued(queueKeys[i]!, queueIds[i]!, queueStates[i] as StateCode, record);
     }
     this.queueLength = 0;

@@ -27,7 +27,8 @@ export class KeyRecord extends JobIdSet {
   constructor(
     public mode: Mode,
     public modeSince: number,
-    public failedJobId: number | undefined,
+    /** Written only through `RecordMap.setFailed`, which counts the records that have one. */
+    public readonly failedJobId: number | undefined,
     /** Whether running ids are kept (see `running`); the set starts empty. */
     private tracking: boolean,
     /** Ids admitted while draining; null when not draining. */

@@ -126,15 +126,17 @@ export class RecordMap {
   setFailed(record: KeyRecord, jobId: number | undefined): void {
     if (record.failedJobId !== undefined) this.failing--;
     if (jobId !== undefined) this.failing++;
-    record.failedJobId = jobId;
+    (record as { failedJobId: number | undefined }).failedJobId = jobId;
   }
 
   /** Ends an inactive record: kept idle for reuse when `keep`, else deleted. */
   retire(key: string, record: KeyRecord, keep: boolean): void {
-    if (!keep) {
-      this.delete(key);
-      return;
-    }
+    if (keep) this.park(record);
+    else this.delete(key);
+  }
+
+  /** Keeps an inactive record, already made fresh, idle for its key's next job. */
+  park(record: KeyRecord): void {
     record.idle = true;
     if (++this.idleCount > IDLE_LIMIT) this.dropIdle();
   }
