@@ -147,7 +147,7 @@ export class Barrier {
    */
   private startRecord(key: string, jobId: number): EnterResult {
     if (this.options.orderingDisabled !== undefined) return this.enterRecord(key, jobId, undefined, undefined);
-    const record = new KeyRecord(ENABLED, 0, undefined, true, null);
+    const record = this.newRecord(undefined);
     record.reset(jobId);
     this.records.set(key, record);
     return ACCEPTED_RECORDED;
@@ -320,6 +320,7 @@ export class Barrier {
       return false;
     }
     // With no record (an idle one is none), applying any other state changes nothing.
+    // `get` spelled out: it would run recordOf twice on the job's hot path.
     const entry = this.records.find(key);
     const record = entry === undefined ? undefined : recordOf(entry);
     if (entry === undefined || record?.idle === true) return false;

@@ -30,11 +30,7 @@ export class JobIdSet {
   }
 
   delete(id: number): void {
-    if (this.many !== null) {
-      this.many.delete(id);
-    } else if (this.inline && this.one === id) {
-      this.inline = false;
-    }
+    this.leave(id);
   }
 
   /** Deletes `id` and returns how many ids are left; none left, it is a cleared set. */
