@@ -108,6 +108,17 @@ export class Barrier {
     return this.records.size;
   }
 
+  /**
+   * How many keys have a failed job (each holds its later jobs back). While
+   * it is 0, `wait` answers "go" for every job without a lookup.
+   *
+   * @example
+   * metrics.blockedKeys.set(barrier.failing);
+   */
+  get failing(): number {
+    return this.records.failing;
+  }
+
   /** How many `stateChanged` commands wait for `sync()`. */
   get pending(): number {
     return this.queueLength;

@@ -311,7 +311,7 @@ export class Engine<T> implements StorePort<T> {
     // its key's ordering was traded away meanwhile (keyThreshold,
     // orderingDisabled). It goes after the failed job, as any job that must
     // wait; asking the barrier would be an illegal sequence of our making.
-    const older = this.barrier.size !== 0 && this.tradedAway(key, id);
+    const older = this.barrier.failing !== 0 && this.tradedAway(key, id);
     if (!older && !this.barrier.wait(key, id).wait) return true;
     const ticket = this.takeAdmitted(key, id, job);
     if (this.barrier.stateChanged(key, id, 'waiting')) this.syncPolicy.scheduleFor(key);

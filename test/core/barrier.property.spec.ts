@@ -274,6 +274,10 @@ class Model {
     return this.queue.length;
   }
 
+  get failing(): number {
+    return [...this.records.values()].filter((record) => record.failedJobId !== undefined).length;
+  }
+
   /** The snapshot as barrier.md's record table describes it, records sorted by key. */
   snapshot(): BarrierSnapshot {
     const ids = (set: Set<number> | null) => (set === null ? null : [...set].sort((a, b) => a - b));
@@ -495,7 +499,7 @@ const sortedByKey = (snapshot: BarrierSnapshot): BarrierSnapshot => ({
 const NUM_RUNS = 400;
 
 describe('Barrier against an independent model of barrier.md', () => {
-  it('every result, thrown error, illegal-sequence report and snapshot equals the model after every command', () => {
+  it('every result, thrown error, illegal-sequence report, snapshot and count equals the model after every command', () => {
     fc.assert(
       fc.property(scenario, ({ settings, commands }) => {
         const world: World = { time: 1_000, orderingDisabledOn: true };
@@ -512,6 +516,7 @@ describe('Barrier against an independent model of barrier.md', () => {
           expect(sortedByKey(barrier.snapshot()), where).toEqual(model.snapshot());
           expect(barrier.size, where).toBe(model.size);
           expect(barrier.pending, where).toBe(model.pending);
+          expect(barrier.failing, where).toBe(model.failing);
         });
       }),
       { numRuns: NUM_RUNS },
