@@ -10,6 +10,11 @@ import type { SchedulerLike, Subscription } from 'rxjs';
  */
 export const QUEUED_SYNC_BOUND = 256;
 
+/** Slots of the changed-keys array kept from one sync to the next. */
+const KEPT_KEYS = 4 * QUEUED_SYNC_BOUND;
+
+const NONE: readonly string[] = Object.freeze([]);
+
 /**
  * The sync policy: which keys outcomes were queued for since the last sync
  * (their held jobs are tried again after it), and when the automatic sync
@@ -18,10 +23,13 @@ export const QUEUED_SYNC_BOUND = 256;
  * runs it but `store.sync()`.
  */
 export class SyncPolicy {
-  // An array, not a Set: one push per queued outcome (a Set add cost about
+  // An array, not a Set: one store per queued outcome (a Set add cost about
   // 40 ns a job with keyThreshold, where every outcome is queued). A key may
-  // appear more than once; re-trying a key is idempotent.
+  // appear more than once; re-trying a key is idempotent. Slots past
+  // `changedCount` are stale: the array is kept from sync to sync (written
+  // by index, not push, so it neither grows again nor calls a builtin).
   private changedKeys: string[] = [];
+  private changedCount = 0;
   private action: Subscription | undefined;
 
   constructor(
@@ -37,7 +45,8 @@ export class SyncPolicy {
 
   /** Remembers `key` for the next sync to re-try, and schedules that sync (automatic mode). */
   scheduleFor(key: string): void {
-    this.changedKeys.push(key);
+    // At most one past the end: the array stays packed.
+    this.changedKeys[this.changedCount++] = key;
     if (this.manual || this.action !== undefined) return;
     let ran = false;
     const action = this.scheduler.schedule(() => {
@@ -65,8 +74,12 @@ export class SyncPolicy {
    */
   begin(keepScheduled = false): readonly string[] {
     if (!keepScheduled) this.cancel();
-    const changed = this.changedKeys;
-    if (changed.length > 0) this.changedKeys = [];
+    const count = this.changedCount;
+    if (count === 0) return NONE;
+    const changed = this.changedKeys.slice(0, count);
+    this.changedCount = 0;
+    // A long manual burst's array is not kept, nor the keys in it.
+    if (count > KEPT_KEYS) this.changedKeys = [];
     return changed;
   }
 

@@ -94,6 +94,35 @@ describe('BarrierStore sync', () => {
     expect(entry.admitted).toContain('k#2');
   });
 
+  it("'manual': every sync re-tries the keys of all the outcomes queued since the last one, however many, the last one's included", () => {
+    const scheduler = newScheduler();
+    const store = newStore({ scheduler, sync: 'manual', retryDelay: 1, keyThreshold: 10_000 });
+    const entry = new Entry(store);
+    // Rounds of growing size (past the four bounds' worth of keys a sync
+    // keeps its array for): k's job held behind its failed one, other keys'
+    // outcomes, then k's retry succeeding as the last outcome queued.
+    let id = 0;
+    let time = 0;
+    for (const others of [3, 2_000, 5, 1_100]) {
+      const failing = ++id;
+      entry.push(job('k', failing));
+      report(store, job('k', failing), 'failed');
+      entry.push(job('k', ++id));
+      advanceTo(scheduler, ++time);
+      for (let i = 0; i < others; i++) {
+        entry.push(job(`o${i}`, ++id));
+        report(store, job(`o${i}`, id), 'succeeded');
+      }
+      report(store, job('k', failing), 'succeeded');
+      expect(entry.admitted).not.toContain(`k#${failing + 1}`);
+      expect(store.sync()).toBe(others + 1);
+      expect(entry.admitted).toContain(`k#${failing + 1}`);
+      report(store, job('k', failing + 1), 'succeeded');
+      store.sync();
+    }
+    expect(store.stats()).toMatchObject({ held: 0, total: 0, queued: 0 });
+  });
+
   it("'manual': schedules no sync and releases nothing until store.sync() is called", () => {
     const scheduler = newScheduler();
     const store = newStore({ scheduler, sync: 'manual', retryDelay: 5 });
