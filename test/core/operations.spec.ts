@@ -184,6 +184,22 @@ describe('Barrier operations: queueing outcomes until sync', () => {
     expect(barrier.size).toBe(0);
   });
 
+  it('failing counts the keys with a failed job: up when one fails, down only when the sync applies its success', () => {
+    const barrier = new Barrier({ keyThreshold: 10 });
+    barrier.enter('a', 1);
+    barrier.enter('b', 1);
+    barrier.enter('c', 1);
+    expect(barrier.failing).toBe(0);
+    barrier.stateChanged('a', 1, 'failed');
+    barrier.stateChanged('b', 1, 'failed');
+    expect(barrier.failing).toBe(2);
+    expect(barrier.size).toBe(3);
+    barrier.stateChanged('a', 1, 'succeeded');
+    expect(barrier.failing).toBe(2);
+    barrier.sync();
+    expect(barrier.failing).toBe(1);
+  });
+
   it('keys that look like Object.prototype members are ordinary keys', () => {
     const barrier = new Barrier();
     for (const key of ['__proto__', 'constructor', 'toString', '']) {
