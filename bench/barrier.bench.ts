@@ -23,6 +23,7 @@ import {
   gcNow,
   heapUsed,
   measure,
+  measureTogether,
   median,
   timeRuns,
   type BenchOptions,
@@ -185,9 +186,9 @@ function filterFloor(jobs: readonly Job[]): number {
 
 // ---- tasks: each returns a Measurement and may run in a child process -----
 
-const time = (options: BenchOptions, config: Config, body: typeof hotPath | typeof withFailures, retries: boolean): Measurement => {
+const time = async (options: BenchOptions, config: Config, body: typeof hotPath | typeof withFailures, retries: boolean): Promise<Measurement> => {
   const keys = makeKeys(KEYS);
-  const runs = timeRuns(
+  const runs = await timeRuns(
     options,
     () => new Barrier(config),
     (barrier, jobs) => body(barrier, keys, jobs),
@@ -265,9 +266,9 @@ async function allocations(options: BenchOptions, config: Config, loop: typeof h
 }
 
 export const tasks: Readonly<Record<string, Task>> = {
-  mapFloor: (options) => {
+  mapFloor: async (options) => {
     const keys = makeKeys(KEYS);
-    const runs = timeRuns(
+    const runs = await timeRuns(
       options,
       () => new Map<string, number>(),
       (map, jobs) => mapFloor(map, keys, jobs),
@@ -275,12 +276,12 @@ export const tasks: Readonly<Record<string, Task>> = {
     );
     return { runs };
   },
-  mapFloorTwoKeys: (options) => {
+  mapFloorTwoKeys: async (options) => {
     // Not a target: shows what a lookup that misses costs once the map holds
     // anything at all, as the barrier's map does during workload 2.
     const keys = makeKeys(KEYS);
     const others = makeKeys(2, 'other-');
-    const runs = timeRuns(
+    const runs = await timeRuns(
       options,
       () => new Map<string, number>(others.map((key) => [key, 1])),
       (map, jobs) => mapFloor(map, keys, jobs),
@@ -288,9 +289,9 @@ export const tasks: Readonly<Record<string, Task>> = {
     );
     return { runs };
   },
-  mapHit: (options) => {
+  mapHit: async (options) => {
     const keys = makeKeys(KEYS);
-    const runs = timeRuns(
+    const runs = await timeRuns(
       options,
       () => new Map<string, number>(keys.map((key) => [key, 1])),
       (map, jobs) => mapHit(map, keys, jobs),
@@ -298,11 +299,11 @@ export const tasks: Readonly<Record<string, Task>> = {
     );
     return { runs };
   },
-  filterFloor: (options) => {
+  filterFloor: async (options) => {
     const keys = makeKeys(KEYS);
     const jobs: Job[] = [];
     for (let i = 0; i < options.jobs; i++) jobs.push({ key: keys[i % KEYS]!, id: i + 1 });
-    const runs = timeRuns(
+    const runs = await timeRuns(
       options,
       () => jobs,
       (all) => filterFloor(all),
@@ -323,7 +324,9 @@ export const tasks: Readonly<Record<string, Task>> = {
 
 // ---- rows ------------------------------------------------------------------
 
-function timed(workload: string, m: Measurement): Row & { nsPerJob: number } {
+type Timed = Row & { nsPerJob: number };
+
+function timed(workload: string, m: Measurement): Timed {
   const runs = m.runs ?? [];
   return { workload, nsPerJob: median(runs), spread: [Math.min(...runs), Math.max(...runs)] };
 }
@@ -347,15 +350,12 @@ const WORKLOADS = {
 
 async function run(options: BenchOptions): Promise<Row[]> {
   const get = (name: string): Promise<Measurement> => measure(import.meta.url, tasks, name, options);
-  // One at a time: concurrent children would compete for the cores.
-  const floor = timed(WORKLOADS.mapFloor, await get('mapFloor'));
-  const floor2 = timed(WORKLOADS.mapFloorTwoKeys, await get('mapFloorTwoKeys'));
-  const rx = timed(WORKLOADS.filterFloor, await get('filterFloor'));
-  const hit = timed(WORKLOADS.mapHit, await get('mapHit'));
-  const w1 = timed(WORKLOADS.hotPath, await get('hotPath'));
-  const w1t = timed(WORKLOADS.hotPathThreshold, await get('hotPathThreshold'));
-  const w2 = timed(WORKLOADS.failures, await get('failures'));
-  const w2t = timed(WORKLOADS.failuresThreshold, await get('failuresThreshold'));
+  // Side by side, taking turns (never concurrently: children would compete
+  // for the cores), so that every ratio compares runs made seconds apart.
+  const names = ['mapFloor', 'mapFloorTwoKeys', 'filterFloor', 'mapHit', 'hotPath', 'hotPathThreshold', 'failures', 'failuresThreshold'] as const;
+  const [floor, floor2, rx, hit, w1, w1t, w2, w2t] = (await measureTogether(import.meta.url, tasks, names, options)).map((m, i) =>
+    timed(WORKLOADS[names[i]!], m),
+  ) as [Timed, Timed, Timed, Timed, Timed, Timed, Timed, Timed];
   const m3 = await get('retained');
   const m3t = await get('retainedThreshold');
   const a = await get('allocations');
@@ -430,7 +430,7 @@ export const barrierSuite: Suite = {
   title: 'Barrier (synchronous core)',
   timed: { moduleUrl: import.meta.url, workloads: WORKLOADS },
   notes: [
-    'Every workload loop has the same scaffolding as the floors (10,000 pre-made keys in round robin, a counter for the sync every 100 jobs); each measurement runs in a fresh process, so one workload\'s JIT feedback cannot slow another.',
+    'Every workload loop has the same scaffolding as the floors (10,000 pre-made keys in round robin, a counter for the sync every 100 jobs); each measurement runs in a fresh process, so one workload\'s JIT feedback cannot slow another. The timed workloads\' processes take turns, one run each in round robin (`measureTogether`, bench/harness.ts): every ratio compares runs made seconds apart.',
     'The map floor is 4 `Map.get` misses on an *empty* map, V8\'s cheapest case. A miss on a map holding anything costs more (second floor row): during workload 2 the barrier\'s map always holds 1–2 failed keys.',
     'Workload 2 divides by the 1,000,000 original jobs; the 10,000 retries are extra work inside that time.',
     'Workload 3: `heapUsed` growth after `gc()` from before the barrier was made to after the last failure, the key strings made (and collected into the baseline) beforehand. Node is built without pointer compression: 8-byte pointers.',

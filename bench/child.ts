@@ -3,7 +3,7 @@
  * Measurement to the parent over IPC. Started by `measure` in harness.ts;
  * not meant to be run by hand (use `npm run bench -- --inline` instead).
  */
-import type { BenchOptions, Measurement, Task } from './harness.js';
+import type { BenchOptions, ChildMessage, Task } from './harness.js';
 
 const [moduleUrl, name, optionsJson] = process.argv.slice(2);
 if (moduleUrl === undefined || name === undefined || optionsJson === undefined || process.send === undefined) {
@@ -12,5 +12,5 @@ if (moduleUrl === undefined || name === undefined || optionsJson === undefined |
 const suite = (await import(moduleUrl)) as { tasks?: Record<string, Task> };
 const task = suite.tasks?.[name];
 if (task === undefined) throw new Error(`no task ${name} in ${moduleUrl}`);
-const result: Measurement = await task({ ...(JSON.parse(optionsJson) as BenchOptions), inline: true });
-process.send(result, () => process.disconnect());
+const measurement = await task({ ...(JSON.parse(optionsJson) as BenchOptions), inline: true });
+process.send({ kind: 'result', measurement } satisfies ChildMessage, () => process.disconnect());

@@ -26,6 +26,7 @@ import {
   heapUsed,
   mb,
   measure,
+  measureTogether,
   median,
   timeRunsAsync,
   type BenchOptions,
@@ -245,7 +246,9 @@ function burstRows(small: Measurement, large: Measurement): Row[] {
   ];
 }
 
-function timed(workload: string, m: Measurement): Row & { nsPerJob: number } {
+type Timed = Row & { nsPerJob: number };
+
+function timed(workload: string, m: Measurement): Timed {
   const runs = m.runs ?? [];
   return { workload, nsPerJob: median(runs), spread: [Math.min(...runs), Math.max(...runs)] };
 }
@@ -262,10 +265,14 @@ const WORKLOADS = {
 
 async function run(options: BenchOptions): Promise<Row[]> {
   const get = (name: string): Promise<Measurement> => measure(import.meta.url, tasks, name, options);
-  const c = timed(WORKLOADS.merged, await get('merged'));
-  const b = timed(WORKLOADS.grouped, await get('grouped'));
-  const a = timed(WORKLOADS.ordered, await get('ordered'));
-  const ap = timed(WORKLOADS.orderedProduction, await get('orderedProduction'));
+  // Side by side: the rows' ratios compare runs made seconds apart.
+  const names = ['merged', 'grouped', 'ordered', 'orderedProduction'] as const;
+  const [c, b, a, ap] = (await measureTogether(import.meta.url, tasks, names, options)).map((m, i) => timed(WORKLOADS[names[i]!], m)) as [
+    Timed,
+    Timed,
+    Timed,
+    Timed,
+  ];
   const keys = options.memoryKeys.toLocaleString('en-US');
   const memory = (workload: string, m: Measurement): Row => {
     const delta = m.figures!['delta'] as number;
@@ -314,7 +321,7 @@ export const deliverySuite: Suite = {
   timed: { moduleUrl: import.meta.url, workloads: WORKLOADS },
   title: 'orderedDelivery vs groupBy/concatMap and bare mergeMap (issue 4)',
   notes: [
-    'a, b and c take the same 1,000,000 pre-made jobs (10,000 keys in round robin, ids increasing) from `from(jobs)`; each calls the same `deliver` (`() => of(\'succeeded\')`, a new Observable per call) and emits one result object per job (`DeliveryResult` for a, `{ job, state }` for b and c); the subscriber counts them, and the clock stops when the pipeline completes. Each is measured in a fresh process, one after the other in the same run.',
+    'a, b and c take the same 1,000,000 pre-made jobs (10,000 keys in round robin, ids increasing) from `from(jobs)`; each calls the same `deliver` (`() => of(\'succeeded\')`, a new Observable per call) and emits one result object per job (`DeliveryResult` for a, `{ job, state }` for b and c); the subscriber counts them, and the clock stops when the pipeline completes. Each runs in its own fresh process; the four processes take turns, one run each in round robin (`measureTogether`, bench/harness.ts), so that the ratios compare runs made seconds apart on this noisy machine.',
     'The store of a has `concurrencyLimit: 1` and nothing else (no records arise: nothing fails), a fresh one per run; every run checks that it is empty afterwards.',
     'e: one key\'s job 0 fails once (retryDelay 1 on a VirtualTimeScheduler) and the next 50,000 or 200,000 jobs of the key are held behind it; flushing the scheduler retries job 0 and releases them all (immediate deliver). One warm-up burst of 50,000 first, in the same process. Releasing was quadratic before the held jobs became a `HeldQueue` (24,847 and 62,433 ns/job on the same machine).',
     'd: heapUsed after `gc()` once the stream has completed, minus heapUsed after `gc()` before it was subscribed, with the jobs, their key strings and the store made beforehand and kept referenced (so they are in both). Peak is the highest heapUsed (no gc) sampled every 100,000 results. The microtask variant (`deliver` returns `Promise.resolve(\'succeeded\')`) has all 1,000,000 keys queued in `concatMapByKey` at once; in the failing variant every 10th job fails once (retryDelay 0 on asyncScheduler), so 100,000 keys get a barrier record and a held/retry ticket that must all be dropped.',

@@ -32,11 +32,16 @@ export interface BenchOptions {
   readonly inline: boolean;
   /** Counting instructions (bench/instructions.ts): each timed run goes in the counted region. */
   readonly counting?: boolean;
+  /**
+   * Run in turns with other children (set by {@link measureTogether}): each
+   * run, warm-ups included, waits for the parent's go-ahead.
+   */
+  readonly turns?: boolean;
 }
 
 export const FULL: Omit<BenchOptions, 'inline'> = {
   quick: false,
-  runs: 7,
+  runs: 11,
   warmup: 2,
   jobs: 1_000_000,
   memoryKeys: 1_000_000,
@@ -138,22 +143,25 @@ function region<R>(options: BenchOptions, body: () => R): R {
  * Times `body` on a fresh `setup()` per run: `warmup` untimed runs, then
  * `runs` timed ones, each after a full GC so that one run's garbage is not
  * collected on the next one's clock. Returns ns per job for each timed run.
+ * With `options.turns`, each run (warm-ups included) first waits for its turn.
  * `check` sees each run's state and result afterwards, untimed, so that a
  * workload that silently did something else fails loudly.
  */
-export function timeRuns<S, R>(
+export async function timeRuns<S, R>(
   options: BenchOptions,
   setup: () => S,
   body: (state: S, jobs: number) => R,
   check: (state: S, result: R, jobs: number) => void,
-): number[] {
+): Promise<number[]> {
   const { jobs } = options;
   for (let i = 0; i < options.warmup; i++) {
+    await turn(options);
     const state = setup();
     check(state, body(state, jobs), jobs);
   }
   const perJob: number[] = [];
   for (let i = 0; i < options.runs; i++) {
+    await turn(options);
     const state = setup();
     gcNow();
     const start = process.hrtime.bigint();
@@ -177,11 +185,13 @@ export async function timeRunsAsync<S, R>(
 ): Promise<number[]> {
   const { jobs } = options;
   for (let i = 0; i < options.warmup; i++) {
+    await turn(options);
     const state = setup();
     check(state, await body(state, jobs), jobs);
   }
   const perJob: number[] = [];
   for (let i = 0; i < options.runs; i++) {
+    await turn(options);
     const state = setup();
     gcNow();
     const start = process.hrtime.bigint();
@@ -232,6 +242,55 @@ export function assert(condition: boolean, message: string): asserts condition {
   if (!condition) throw new Error(`benchmark self-check failed: ${message}`);
 }
 
+/** A child's messages to the parent (bench/child.ts). */
+export type ChildMessage = { readonly kind: 'turn' } | { readonly kind: 'result'; readonly measurement: Measurement };
+
+/** With `options.turns`: asks the parent for the next turn and waits for it. */
+function turn(options: BenchOptions): Promise<void> {
+  if (!options.turns) return Promise.resolve();
+  return new Promise((resolve) => {
+    process.once('message', () => resolve());
+    process.send!({ kind: 'turn' } satisfies ChildMessage);
+  });
+}
+
+/** A task started in a fresh child process, which reports its Measurement and asks for turns. */
+interface Child {
+  readonly name: string;
+  /** Resolved with the Measurement once the child has exited cleanly. */
+  readonly result: Promise<Measurement>;
+  /** Called with the go-ahead when the child asks for a turn. */
+  onTurn: (() => void) | undefined;
+  go(): void;
+  kill(): void;
+}
+
+function startChild(moduleUrl: string, name: string, options: BenchOptions): Child {
+  const child = fork(fileURLToPath(new URL('./child.ts', import.meta.url)), [moduleUrl, name, JSON.stringify(options)], {
+    execArgv: process.execArgv,
+    stdio: ['inherit', 'inherit', 'inherit', 'ipc'],
+  });
+  const handle: Child = {
+    name,
+    result: new Promise<Measurement>((resolve, reject) => {
+      let measurement: Measurement | undefined;
+      child.on('message', (message: ChildMessage) => {
+        if (message.kind === 'result') measurement = message.measurement;
+        else handle.onTurn?.();
+      });
+      child.on('error', reject);
+      child.on('exit', (code, signal) => {
+        if (measurement !== undefined && code === 0) resolve(measurement);
+        else reject(new Error(`task ${name} exited with ${signal ?? code} and ${measurement === undefined ? 'no' : 'a'} result`));
+      });
+    }),
+    onTurn: undefined,
+    go: () => child.send('go'),
+    kill: () => child.kill(),
+  };
+  return handle;
+}
+
 /**
  * Runs `tasks[name]` of the suite module at `moduleUrl`, in a fresh child
  * process unless `options.inline`. A fresh process per measurement keeps the
@@ -248,21 +307,64 @@ export async function measure(
   const task = tasks[name];
   if (task === undefined) throw new Error(`no task ${name} in ${moduleUrl}`);
   if (options.inline) return task(options);
-  const child = fork(fileURLToPath(new URL('./child.ts', import.meta.url)), [moduleUrl, name, JSON.stringify(options)], {
-    execArgv: process.execArgv,
-    stdio: ['inherit', 'inherit', 'inherit', 'ipc'],
-  });
-  return new Promise<Measurement>((resolve, reject) => {
-    let result: Measurement | undefined;
-    child.on('message', (message) => {
-      result = message as Measurement;
-    });
-    child.on('error', reject);
-    child.on('exit', (code, signal) => {
-      if (result !== undefined && code === 0) resolve(result);
-      else reject(new Error(`task ${name} exited with ${signal ?? code} and ${result === undefined ? 'no' : 'a'} result`));
-    });
-  });
+  return startChild(moduleUrl, name, { ...options, turns: false }).result;
+}
+
+/**
+ * Measures the timed tasks `names` side by side: each in its own fresh
+ * process (as {@link measure}), all started together and then taking turns,
+ * one run each in round robin (a, b, c, a, b, c, …), while the others wait
+ * idle. On a shared machine whose speed drifts by ±20% over seconds, the
+ * runs a ratio compares are then seconds apart, not minutes: the drift
+ * reaches both sides alike. Resolves with the Measurements in `names` order.
+ */
+export async function measureTogether(
+  moduleUrl: string,
+  tasks: Readonly<Record<string, Task>>,
+  names: readonly string[],
+  options: BenchOptions,
+): Promise<Measurement[]> {
+  for (const name of names) if (tasks[name] === undefined) throw new Error(`no task ${name} in ${moduleUrl}`);
+  if (options.inline) {
+    const results: Measurement[] = [];
+    for (const name of names) results.push(await tasks[name]!(options));
+    return results;
+  }
+  const children = names.map((name) => startChild(moduleUrl, name, { ...options, turns: true }));
+  const done = new Set<Child>();
+  // Strict round robin: the next child in order runs once it asks, so no
+  // child runs its n-th run before every other has finished its (n-1)-th.
+  let next = 0;
+  let running: Child | undefined;
+  const pump = (): void => {
+    if (running !== undefined || done.size === children.length) return;
+    while (done.has(children[next]!)) next = (next + 1) % children.length;
+    const child = children[next]!;
+    if (!waiting.has(child)) return;
+    waiting.delete(child);
+    running = child;
+    next = (next + 1) % children.length;
+    child.go();
+  };
+  const waiting = new Set<Child>();
+  for (const child of children) {
+    child.onTurn = () => {
+      if (running === child) running = undefined;
+      waiting.add(child);
+      pump();
+    };
+    // A finished child's last run has ended: the next may go.
+    void child.result.then(
+      () => {
+        done.add(child);
+        if (running === child) running = undefined;
+        pump();
+      },
+      // The others would wait for its turn for ever.
+      () => children.forEach((other) => other.kill()),
+    );
+  }
+  return Promise.all(children.map((child) => child.result));
 }
 
 // ---- formatting -----------------------------------------------------------
