@@ -256,7 +256,6 @@ function turn(options: BenchOptions): Promise<void> {
 
 /** A task started in a fresh child process, which reports its Measurement and asks for turns. */
 interface Child {
-  readonly name: string;
   /** Resolved with the Measurement once the child has exited cleanly. */
   readonly result: Promise<Measurement>;
   /** Called with the go-ahead when the child asks for a turn. */
@@ -265,13 +264,19 @@ interface Child {
   kill(): void;
 }
 
-function startChild(moduleUrl: string, name: string, options: BenchOptions): Child {
+/** A task to measure beside others, with variables added to its process's environment (e.g. another build to measure). */
+export interface Contender {
+  readonly task: string;
+  readonly env?: Readonly<Record<string, string>>;
+}
+
+function startChild(moduleUrl: string, { task: name, env }: Contender, options: BenchOptions): Child {
   const child = fork(fileURLToPath(new URL('./child.ts', import.meta.url)), [moduleUrl, name, JSON.stringify(options)], {
     execArgv: process.execArgv,
+    env: { ...process.env, ...env },
     stdio: ['inherit', 'inherit', 'inherit', 'ipc'],
   });
   const handle: Child = {
-    name,
     result: new Promise<Measurement>((resolve, reject) => {
       let measurement: Measurement | undefined;
       child.on('message', (message: ChildMessage) => {
@@ -307,30 +312,32 @@ export async function measure(
   const task = tasks[name];
   if (task === undefined) throw new Error(`no task ${name} in ${moduleUrl}`);
   if (options.inline) return task(options);
-  return startChild(moduleUrl, name, { ...options, turns: false }).result;
+  return startChild(moduleUrl, { task: name }, { ...options, turns: false }).result;
 }
 
 /**
- * Measures the timed tasks `names` side by side: each in its own fresh
- * process (as {@link measure}), all started together and then taking turns,
- * one run each in round robin (a, b, c, a, b, c, …), while the others wait
- * idle. On a shared machine whose speed drifts by ±20% over seconds, the
- * runs a ratio compares are then seconds apart, not minutes: the drift
- * reaches both sides alike. Resolves with the Measurements in `names` order.
+ * Measures timed tasks side by side: each in its own fresh process (as
+ * {@link measure}), all started together and then taking turns, one run each
+ * in round robin (a, b, c, a, b, c, …), while the others wait idle. On a
+ * shared machine whose speed drifts by ±20% over seconds, the runs a ratio
+ * compares are then seconds apart, not minutes: the drift reaches both sides
+ * alike. Resolves with the Measurements in `contenders` order.
  */
 export async function measureTogether(
   moduleUrl: string,
   tasks: Readonly<Record<string, Task>>,
-  names: readonly string[],
+  contenders: readonly (string | Contender)[],
   options: BenchOptions,
 ): Promise<Measurement[]> {
-  for (const name of names) if (tasks[name] === undefined) throw new Error(`no task ${name} in ${moduleUrl}`);
+  const specs = contenders.map((c): Contender => (typeof c === 'string' ? { task: c } : c));
+  for (const { task } of specs) if (tasks[task] === undefined) throw new Error(`no task ${task} in ${moduleUrl}`);
   if (options.inline) {
+    if (specs.some((spec) => spec.env !== undefined)) throw new Error('a contender with its own environment needs its own process: drop --inline');
     const results: Measurement[] = [];
-    for (const name of names) results.push(await tasks[name]!(options));
+    for (const { task } of specs) results.push(await tasks[task]!(options));
     return results;
   }
-  const children = names.map((name) => startChild(moduleUrl, name, { ...options, turns: true }));
+  const children = specs.map((spec) => startChild(moduleUrl, spec, { ...options, turns: true }));
   const done = new Set<Child>();
   // Strict round robin: the next child in order runs once it asks, so no
   // child runs its n-th run before every other has finished its (n-1)-th.

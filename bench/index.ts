@@ -20,7 +20,9 @@
  *   --baseline <git-ref>
  *                  also build <git-ref> in a temporary git worktree and run
  *                  each suite on it right after the working tree's build,
- *                  then print a table of ns/job beside the baseline's (≤ 1.10×)
+ *                  then measure each timed workload on both builds side by
+ *                  side (their processes taking turns) for a table of ns/job
+ *                  beside the baseline's (≤ 1.10×)
  *   --instructions also count the instructions per job of each timed workload
  *                  under Valgrind (bench/instructions.ts), beside the
  *                  baseline's with --baseline: a comparison that, unlike
@@ -42,7 +44,7 @@ import { deliverySuite } from './delivery.bench.js';
 import { operatorsSuite } from './operators.bench.js';
 import { postgresSuite } from './postgres.bench.js';
 import { soakSuite } from './soak.bench.js';
-import { BENCH_DIST_ENV, buildBaseline, compareRows, isFloor } from './baseline.js';
+import { BENCH_DIST_ENV, buildBaseline, compareRows, isFloor, measureBeside } from './baseline.js';
 import { INSTRUCTION_JOBS, instructionRows, valgrindAvailable } from './instructions.js';
 import { MEASURED, STALE_BUILD } from './lib.js';
 import { FULL, QUICK, markdownTable, textTable, type BenchOptions, type Row, type Suite } from './harness.js';
@@ -147,7 +149,9 @@ try {
     const baselineRows = await suite.run(options);
     delete process.env[BENCH_DIST_ENV];
     console.log(textTable(baselineRows));
-    const comparison = compareRows(rows, baselineRows, values.baseline!);
+    // The timed workloads once more, this build's and the baseline's processes taking turns.
+    const beside = suite.timed === undefined ? undefined : await measureBeside(suite.timed, options, baseline.dist);
+    const comparison = compareRows(rows, baselineRows, values.baseline!, beside);
     console.log(`\n## ${suite.title}: this build vs ${values.baseline}\n`);
     console.log(textTable(comparison));
     results.push({ suite: { ...suite, title: `${suite.title}: this build vs ${values.baseline} (${baseline.commit})`, notes: [] }, rows: comparison });
