@@ -339,6 +339,7 @@ export async function measureTogether(
   }
   const children = specs.map((spec) => startChild(moduleUrl, spec, { ...options, turns: true }));
   const done = new Set<Child>();
+  const waiting = new Set<Child>();
   // Strict round robin: the next child in order runs once it asks, so no
   // child runs its n-th run before every other has finished its (n-1)-th.
   let next = 0;
@@ -353,7 +354,6 @@ export async function measureTogether(
     next = (next + 1) % children.length;
     child.go();
   };
-  const waiting = new Set<Child>();
   for (const child of children) {
     child.onTurn = () => {
       if (running === child) running = undefined;
