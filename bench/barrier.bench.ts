@@ -23,8 +23,7 @@ import {
   gcNow,
   heapUsed,
   measure,
-  measureTogether,
-  median,
+  timedTogether,
   timeRuns,
   type BenchOptions,
   type Measurement,
@@ -324,12 +323,7 @@ export const tasks: Readonly<Record<string, Task>> = {
 
 // ---- rows ------------------------------------------------------------------
 
-type Timed = Row & { nsPerJob: number };
 
-function timed(workload: string, m: Measurement): Timed {
-  const runs = m.runs ?? [];
-  return { workload, nsPerJob: median(runs), spread: [Math.min(...runs), Math.max(...runs)] };
-}
 
 function allocationNote(m: Measurement, jobs: number): string {
   const perJob = m.bytesPerJob === undefined ? '?' : m.bytesPerJob.toFixed(1);
@@ -352,10 +346,13 @@ async function run(options: BenchOptions): Promise<Row[]> {
   const get = (name: string): Promise<Measurement> => measure(import.meta.url, tasks, name, options);
   // Side by side, taking turns (never concurrently: children would compete
   // for the cores), so that every ratio compares runs made seconds apart.
-  const names = ['mapFloor', 'mapFloorTwoKeys', 'filterFloor', 'mapHit', 'hotPath', 'hotPathThreshold', 'failures', 'failuresThreshold'] as const;
-  const [floor, floor2, rx, hit, w1, w1t, w2, w2t] = (await measureTogether(import.meta.url, tasks, names, options)).map((m, i) =>
-    timed(WORKLOADS[names[i]!], m),
-  ) as [Timed, Timed, Timed, Timed, Timed, Timed, Timed, Timed];
+  const [floor, floor2, rx, hit, w1, w1t, w2, w2t] = await timedTogether(
+    import.meta.url,
+    tasks,
+    WORKLOADS,
+    ['mapFloor', 'mapFloorTwoKeys', 'filterFloor', 'mapHit', 'hotPath', 'hotPathThreshold', 'failures', 'failuresThreshold'],
+    options,
+  );
   const m3 = await get('retained');
   const m3t = await get('retainedThreshold');
   const a = await get('allocations');

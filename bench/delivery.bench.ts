@@ -26,9 +26,8 @@ import {
   heapUsed,
   mb,
   measure,
-  measureTogether,
-  median,
-  timeRunsAsync,
+  timedTogether,
+  timeRuns,
   type BenchOptions,
   type Measurement,
   type Row,
@@ -182,7 +181,7 @@ function burst(count: number): Measurement {
 function orderedTask(makeStore: () => BarrierStore<Job>): Task {
   return async (options) => {
     const jobs = makeJobs(options.jobs, KEYS, 'key-');
-    const runs = await timeRunsAsync(
+    const runs = await timeRuns(
       options,
       makeStore,
       (store) => ordered(store, jobs),
@@ -203,7 +202,7 @@ export const tasks: Readonly<Record<string, Task>> = {
   orderedProduction: orderedTask(newProductionStore),
   grouped: async (options) => {
     const jobs = makeJobs(options.jobs, KEYS, 'key-');
-    const runs = await timeRunsAsync(
+    const runs = await timeRuns(
       options,
       () => jobs,
       (all) => grouped(all),
@@ -213,7 +212,7 @@ export const tasks: Readonly<Record<string, Task>> = {
   },
   merged: async (options) => {
     const jobs = makeJobs(options.jobs, KEYS, 'key-');
-    const runs = await timeRunsAsync(
+    const runs = await timeRuns(
       options,
       () => jobs,
       (all) => merged(all),
@@ -246,12 +245,7 @@ function burstRows(small: Measurement, large: Measurement): Row[] {
   ];
 }
 
-type Timed = Row & { nsPerJob: number };
 
-function timed(workload: string, m: Measurement): Timed {
-  const runs = m.runs ?? [];
-  return { workload, nsPerJob: median(runs), spread: [Math.min(...runs), Math.max(...runs)] };
-}
 
 const jobsPerSecond = (ns: number): string => `${(1e9 / ns / 1e6).toFixed(2)}M jobs/s`;
 
@@ -266,13 +260,7 @@ const WORKLOADS = {
 async function run(options: BenchOptions): Promise<Row[]> {
   const get = (name: string): Promise<Measurement> => measure(import.meta.url, tasks, name, options);
   // Side by side: the rows' ratios compare runs made seconds apart.
-  const names = ['merged', 'grouped', 'ordered', 'orderedProduction'] as const;
-  const [c, b, a, ap] = (await measureTogether(import.meta.url, tasks, names, options)).map((m, i) => timed(WORKLOADS[names[i]!], m)) as [
-    Timed,
-    Timed,
-    Timed,
-    Timed,
-  ];
+  const [c, b, a, ap] = await timedTogether(import.meta.url, tasks, WORKLOADS, ['merged', 'grouped', 'ordered', 'orderedProduction'], options);
   const keys = options.memoryKeys.toLocaleString('en-US');
   const memory = (workload: string, m: Measurement): Row => {
     const delta = m.figures!['delta'] as number;

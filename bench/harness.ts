@@ -143,6 +143,8 @@ function region<R>(options: BenchOptions, body: () => R): R {
  * Times `body` on a fresh `setup()` per run: `warmup` untimed runs, then
  * `runs` timed ones, each after a full GC so that one run's garbage is not
  * collected on the next one's clock. Returns ns per job for each timed run.
+ * A body that finishes asynchronously (a pipeline that completes later)
+ * returns a promise: the clock stops when it resolves.
  * With `options.turns`, each run (warm-ups included) first waits for its turn.
  * `check` sees each run's state and result afterwards, untimed, so that a
  * workload that silently did something else fails loudly.
@@ -150,37 +152,7 @@ function region<R>(options: BenchOptions, body: () => R): R {
 export async function timeRuns<S, R>(
   options: BenchOptions,
   setup: () => S,
-  body: (state: S, jobs: number) => R,
-  check: (state: S, result: R, jobs: number) => void,
-): Promise<number[]> {
-  const { jobs } = options;
-  for (let i = 0; i < options.warmup; i++) {
-    await turn(options);
-    const state = setup();
-    check(state, body(state, jobs), jobs);
-  }
-  const perJob: number[] = [];
-  for (let i = 0; i < options.runs; i++) {
-    await turn(options);
-    const state = setup();
-    gcNow();
-    const start = process.hrtime.bigint();
-    const result = region(options, () => body(state, jobs));
-    const end = process.hrtime.bigint();
-    check(state, result, jobs);
-    perJob.push(Number(end - start) / jobs);
-  }
-  return perJob;
-}
-
-/**
- * As {@link timeRuns}, for a body that finishes asynchronously (a pipeline
- * that completes later): the clock stops when its promise resolves.
- */
-export async function timeRunsAsync<S, R>(
-  options: BenchOptions,
-  setup: () => S,
-  body: (state: S, jobs: number) => Promise<R>,
+  body: (state: S, jobs: number) => R | Promise<R>,
   check: (state: S, result: R, jobs: number) => void,
 ): Promise<number[]> {
   const { jobs } = options;
@@ -196,7 +168,7 @@ export async function timeRunsAsync<S, R>(
     gcNow();
     const start = process.hrtime.bigint();
     // Counting: the region is the synchronous part of the run (all of it for
-    // a synchronous source and deliver); work a scheduler runs later is not counted.
+    // a synchronous body, source or deliver); work a scheduler runs later is not counted.
     const result = await region(options, () => body(state, jobs));
     const end = process.hrtime.bigint();
     check(state, result, jobs);
@@ -372,6 +344,26 @@ export async function measureTogether(
     );
   }
   return Promise.all(children.map((child) => child.result));
+}
+
+/** A timed workload's row: the median of its runs, with the fastest and slowest beside it. */
+export type Timed = Row & { nsPerJob: number };
+
+export function timed(workload: string, m: Measurement): Timed {
+  const runs = m.runs ?? [];
+  return { workload, nsPerJob: median(runs), spread: [Math.min(...runs), Math.max(...runs)] };
+}
+
+/** {@link measureTogether} for a suite's timed tasks `names`, as rows named by `workloads`, in `names` order. */
+export async function timedTogether<const Names extends readonly string[]>(
+  moduleUrl: string,
+  tasks: Readonly<Record<string, Task>>,
+  workloads: Readonly<Record<Names[number], string>>,
+  names: Names,
+  options: BenchOptions,
+): Promise<{ [K in keyof Names]: Timed }> {
+  const measured = await measureTogether(moduleUrl, tasks, names, options);
+  return names.map((name: Names[number], i) => timed(workloads[name], measured[i]!)) as { [K in keyof Names]: Timed };
 }
 
 // ---- formatting -----------------------------------------------------------

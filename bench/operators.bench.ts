@@ -20,8 +20,7 @@ import {
   gcNow,
   heapUsed,
   measure,
-  measureTogether,
-  median,
+  timedTogether,
   timeRuns,
   type BenchOptions,
   type Measurement,
@@ -173,10 +172,6 @@ export const tasks: Readonly<Record<string, Task>> = {
   allocationsFilter: (options) => allocations(options, 'filter'),
 };
 
-function timed(workload: string, m: Measurement): Row & { nsPerJob: number } {
-  const runs = m.runs ?? [];
-  return { workload, nsPerJob: median(runs), spread: [Math.min(...runs), Math.max(...runs)] };
-}
 
 function allocationNote(m: Measurement): string {
   const f = m.figures as Record<string, number>;
@@ -198,9 +193,7 @@ const WORKLOADS = {
 async function run(options: BenchOptions): Promise<Row[]> {
   const get = (name: string): Promise<Measurement> => measure(import.meta.url, tasks, name, options);
   // Side by side: the ratio compares runs made seconds apart.
-  const [filterRuns, enterRuns] = await measureTogether(import.meta.url, tasks, ['filter', 'barrierEnter'], options);
-  const floor = timed(WORKLOADS.filter, filterRuns!);
-  const enter = timed(WORKLOADS.barrierEnter, enterRuns!);
+  const [floor, enter] = await timedTogether(import.meta.url, tasks, WORKLOADS, ['filter', 'barrierEnter'], options);
   const ae = await get('allocationsEnter');
   const af = await get('allocationsFilter');
   const slope = ae.figures!['slope'] as number;
