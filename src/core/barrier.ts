@@ -2,8 +2,9 @@ import { resolveBarrierOptions, type BarrierOptions, type ResolvedBarrierOptions
 import { checkSnapshot, type BarrierRecordSnapshot, type BarrierSnapshot, type QueuedStateSnapshot } from './barrier-snapshot.js';
 import { formatMetadata, IllegalJobSequenceError, type IllegalSequenceLocation } from './errors.js';
 import { JobIdSet } from './job-id-set.js';
-import { DISABLED, ENABLED, failedJobOf, failedOnly, fieldsOf, KeyRecord, MODE_NAMES, recordOf, type Mode } from './key-record.js';
+import { DISABLED, ENABLED, failedJobOf, failedOnly, fieldsOf, KeyRecord, MODE_NAMES, recordOf, type Entry, type Mode } from './key-record.js';
 import { RecordMap } from './record-map.js';
+import { RUNNING_LOG_CAP, RunningLog } from './running-log.js';
 import { ABORTED, FAILED, JOB_STATES, stateCode, WAITING, type JobState, type StateCode } from './job-state.js';
 import { checkJob, checkKey } from '../util/validate.js';
 
@@ -58,6 +59,13 @@ export class Barrier {
   private readonly records = new RecordMap();
   /** Whether a retired record stays idle for reuse: only when every job makes one. */
   private readonly keepIdle: boolean;
+  /**
+   * The running ids of keys with no record, with `keyThreshold > 0` (see
+   * RunningLog); null without a threshold, or with `orderingDisabled`, which
+   * may replace any key's record at its next `enter`. A key in the log has no
+   * record but perhaps an idle one.
+   */
+  private readonly log: RunningLog | null;
   // The queue of stateChanged commands, as parallel arrays so that queueing
   // allocates no command object. Each keeps the record it was queued for, so
   // `sync` need not look the key up again while that record is current.
@@ -70,7 +78,9 @@ export class Barrier {
 
   constructor(options?: BarrierOptions) {
     this.options = resolveBarrierOptions(options);
-    this.keepIdle = this.options.keyThreshold > 0;
+    const { keyThreshold, orderingDisabled } = this.options;
+    this.keepIdle = keyThreshold > 0;
+    this.log = keyThreshold > 0 && orderingDisabled === undefined ? new RunningLog(Math.min(keyThreshold, RUNNING_LOG_CAP)) : null;
   }
 
   /**
@@ -105,7 +115,8 @@ export class Barrier {
 
   /** How many keys have a record. */
   get size(): number {
-    return this.records.size;
+    const { log } = this;
+    return this.records.size + (log === null || log.size === 0 ? 0 : log.groups().size);
   }
 
   /**
@@ -138,30 +149,51 @@ export class Barrier {
     if (typeof key !== 'string' || typeof jobId !== 'number' || (jobId | 0) !== jobId) checkJob(key, jobId);
     const entry = this.records.lookup(key);
     // Hot path: no record, nothing to allocate.
-    if (entry === undefined) return this.keepIdle === false ? ACCEPTED : this.startRecord(key, jobId);
+    if (entry === undefined) return this.keepIdle === false ? ACCEPTED : this.startRecord(key, jobId, undefined);
     const record = recordOf(entry);
     if (record === undefined) return this.enterFailed(key, jobId, failedJobOf(entry)!);
     if (record.idle === false) return this.enterRecord(key, jobId, record, undefined);
-    // The key has no record but a kept one (keyThreshold > 0), which is a
-    // fresh record already (see `retire`): steps 1 to 8 come down to "run
-    // this job" unless ordering is off.
-    if (this.options.orderingDisabled !== undefined) return this.enterRecord(key, jobId, undefined, record);
-    this.records.revive(record);
+    // The key has no record but a kept one (keyThreshold > 0).
+    return this.startRecord(key, jobId, record);
+  }
+
+  /**
+   * `enter` for a key with no record, when keyThreshold > 0: steps 1 to 8
+   * come down to "a fresh record running this job" unless ordering is off
+   * or the key has other running ids. The job goes to the running log when
+   * it has room; else to a record: the key's `idle` one, or a new one.
+   */
+  private startRecord(key: string, jobId: number, idle: KeyRecord | undefined): EnterResult {
+    const { log } = this;
+    if (log !== null) {
+      if (log.enter(key, jobId)) return ACCEPTED_RECORDED;
+      // Full: the key's ids in the log, if any, go to its record, whose
+      // running set then decides as in any other record.
+      const record = this.claim(key, idle);
+      if (record !== undefined) return this.enterRecord(key, jobId, record, undefined);
+    }
+    if (this.options.orderingDisabled !== undefined) return this.enterRecord(key, jobId, undefined, idle);
+    // An idle record is a fresh record already (see `retire`).
+    const record = this.newRecord(idle);
     record.reset(jobId);
+    if (idle !== undefined) this.records.revive(idle);
+    else this.records.set(key, record);
     return ACCEPTED_RECORDED;
   }
 
   /**
-   * `enter` for a key with no record, nor a kept one, when keyThreshold > 0:
-   * steps 1 to 8 come down to "a fresh record running this job" unless
-   * ordering is off.
+   * Gives a key in the running log the record it stands for: its `idle` one
+   * (or a new one) with the key's running ids, now the key's record.
+   * Undefined, changing nothing, for a key that is not in the log.
    */
-  private startRecord(key: string, jobId: number): EnterResult {
-    if (this.options.orderingDisabled !== undefined) return this.enterRecord(key, jobId, undefined, undefined);
-    const record = this.newRecord(undefined);
-    record.reset(jobId);
-    this.records.set(key, record);
-    return ACCEPTED_RECORDED;
+  private claim(key: string, idle: KeyRecord | undefined): KeyRecord | undefined {
+    const { log } = this;
+    if (log === null || !log.hasKey(key)) return undefined;
+    const record = this.newRecord(idle);
+    log.moveTo(key, record);
+    if (idle !== undefined) this.records.revive(idle);
+    else this.records.set(key, record);
+    return record;
   }
 
   /** `enter` for an enabled key whose only state is its failed job. */
@@ -215,6 +247,29 @@ export class Barrier {
     return result;
   }
 
+  /** The key's idle record, if it has one. */
+  private idleRecord(key: string): KeyRecord | undefined {
+    const entry = this.records.find(key);
+    const record = entry === undefined ? undefined : recordOf(entry);
+    return record?.idle === true ? record : undefined;
+  }
+
+  /**
+   * Every record by key, sorted: the record map's, and those the running
+   * log's keys stand for (enabled, with their running ids).
+   */
+  private sortedRecords(): [string, Entry][] {
+    const sorted = this.records.sorted();
+    const { log } = this;
+    if (log === null || log.size === 0) return sorted;
+    for (const [key, ids] of log.groups()) {
+      const record = this.newRecord(undefined);
+      for (const id of ids) record.add(id);
+      sorted.push([key, record]);
+    }
+    return sorted.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+  }
+
   /** A new enabled record with an empty running set; an idle one is one already (see `retire`). */
   private newRecord(idle: KeyRecord | undefined): KeyRecord {
     return idle ?? new KeyRecord(ENABLED, 0, undefined, true, null);
@@ -241,7 +296,11 @@ export class Barrier {
     // Checked inline: the call runs only for a bad argument (or a job id past 32 bits).
     if (typeof key !== 'string' || typeof jobId !== 'number' || (jobId | 0) !== jobId) checkJob(key, jobId);
     const entry = this.records.get(key);
-    const record = entry === undefined ? undefined : recordOf(entry);
+    if (entry === undefined) {
+      this.log?.remove(key, jobId);
+      return;
+    }
+    const record = recordOf(entry);
     if (record === undefined) return;
     record.running?.delete(jobId);
     record.draining?.delete(jobId);
@@ -254,7 +313,8 @@ export class Barrier {
    */
   tracks(key: string, jobId: number): boolean {
     const entry = this.records.get(key);
-    const record = entry === undefined ? undefined : recordOf(entry);
+    if (entry === undefined) return this.log?.has(key, jobId) === true;
+    const record = recordOf(entry);
     if (record === undefined) return false;
     return record.running?.has(jobId) === true || record.draining?.has(jobId) === true;
   }
@@ -268,7 +328,7 @@ export class Barrier {
    */
   has(key: string): boolean {
     checkKey(key);
-    return this.records.get(key) !== undefined;
+    return this.records.get(key) !== undefined || this.log?.hasKey(key) === true;
   }
 
   /**
@@ -330,11 +390,16 @@ export class Barrier {
       this.applyFailed(key, jobId);
       return false;
     }
-    // With no record (an idle one is none), applying any other state changes nothing.
     // `get` spelled out: it would run recordOf twice on the job's hot path.
     const entry = this.records.find(key);
     const record = entry === undefined ? undefined : recordOf(entry);
-    if (entry === undefined || record?.idle === true) return false;
+    if (entry === undefined || record?.idle === true) {
+      // With no record (an idle one is none), applying any other state
+      // changes nothing, unless the key has running ids in the log.
+      if (this.log === null || !this.log.hasKey(key)) return false;
+      this.enqueue(key, jobId, code, undefined);
+      return true;
+    }
     this.enqueue(key, jobId, code, record);
     return true;
   }
@@ -413,7 +478,7 @@ export class Barrier {
    */
   snapshot(): BarrierSnapshot {
     const records: BarrierRecordSnapshot[] = [];
-    for (const [key, entry] of this.records.sorted()) {
+    for (const [key, entry] of this.sortedRecords()) {
       const { mode, modeSince, failedJobId, running, draining } = fieldsOf(entry);
       records.push({
         key,
@@ -445,7 +510,7 @@ export class Barrier {
    */
   toString(): string {
     const parts: string[] = [];
-    for (const [key, entry] of this.records.sorted()) {
+    for (const [key, entry] of this.sortedRecords()) {
       let text = JSON.stringify(key);
       const { mode, modeSince, failedJobId, running, draining } = fieldsOf(entry);
       if (mode !== ENABLED) text += ` ${MODE_NAMES[mode]} since ${modeSince}`;
@@ -455,7 +520,7 @@ export class Barrier {
       parts.push(text);
     }
     const meta = formatMetadata(this.options.metadata);
-    const size = this.records.size;
+    const { size } = this;
     return (
       `Barrier${meta === '' ? '' : ` ${meta}`} ${size} ${size === 1 ? 'key' : 'keys'}, ${this.queueLength} pending` +
       (parts.length === 0 ? '' : `: ${parts.join('; ')}`)
@@ -491,7 +556,12 @@ export class Barrier {
   private applyQueued(key: string, jobId: number, code: StateCode, queued: KeyRecord | undefined): void {
     // The record it was queued for, while that is still the key's entry.
     const entry = queued === undefined || queued.detached ? this.records.get(key) : queued.idle ? undefined : queued;
-    if (entry === undefined) return;
+    if (entry === undefined) {
+      // A key with no record may have running ids in the log: the job leaves
+      // them, whatever its state, as it would leave a record's running set.
+      this.log?.remove(key, jobId);
+      return;
+    }
     const drainAfterAbort = code === ABORTED && this.options.concurrencyLimit > 0;
     const record = recordOf(entry);
     if (record === undefined) {
@@ -517,7 +587,7 @@ export class Barrier {
     // A failure of a key whose ordering is off is ignored: recording it would
     // block the key once ordering is switched back on.
     if (this.options.orderingDisabled?.(key) === true) return;
-    const entry = this.records.get(key);
+    const entry = this.records.get(key) ?? this.claim(key, this.idleRecord(key));
     if (entry === undefined) {
       this.records.set(key, failedOnly(jobId));
       return;

@@ -1,25 +1,11 @@
 import { failedJobOf, recordOf, type Entry, type KeyRecord } from './key-record.js';
-
-/** Slots of the presence filter; a power of two. */
-const FILTER_SLOTS = 4096;
+import { KEY_SLOTS, slotOf } from './key-slot.js';
 
 /** Past this many entries the filter answers "maybe" for almost every key. */
-const SATURATED = FILTER_SLOTS / 2;
+const SATURATED = KEY_SLOTS / 2;
 
 /** Idle records kept at most; past this, all of them are deleted at once. */
 const IDLE_LIMIT = 16_384;
-
-/**
- * A key's filter slot, from its length and last two characters: no hashing
- * of the whole key (V8's own string hash is not reachable from JavaScript).
- * Two characters, not one, so that ids of one length ending in a hex digit
- * (UUIDs) spread over hundreds of slots rather than 16. Bitwise operators read
- * the NaN of a missing character as 0.
- */
-function slotOf(key: string): number {
-  const n = key.length;
-  return ((key.charCodeAt(n - 1) | 0) + (key.charCodeAt(n - 2) | 0) * 37 + n * 1031) & (FILTER_SLOTS - 1);
-}
 
 /**
  * The barrier's records by key: a `Map` with three things in front of it,
@@ -44,7 +30,7 @@ export class RecordMap {
   private readonly map = new Map<string, Entry>();
   /** `map.size`, as a field: the no-record hot path reads only this. */
   private entries = 0;
-  private readonly filter = new Int32Array(FILTER_SLOTS);
+  private readonly filter = new Int32Array(KEY_SLOTS);
   private idleCount = 0;
   /** How many records have a failed job: while none has, no job must wait. */
   failing = 0;

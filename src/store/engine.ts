@@ -18,7 +18,7 @@ import { Pressure } from './pressure.js';
 import { afterFailure, checkRetryAfter, RetryTimers, type RetryPolicy } from './retry.js';
 import { resolveStoreOptions, type BarrierStoreOptions, type ResolvedStoreOptions } from './store-options.js';
 import { StallWatch } from './stall.js';
-import { SyncPolicy } from './sync.js';
+import { queuedSyncBound, SyncPolicy } from './sync.js';
 import { ADMITTED, DONE, HELD, newTicket, RETRYING, type Ticket } from './ticket.js';
 
 /**
@@ -72,7 +72,7 @@ export class Engine<T> implements StorePort<T> {
       options.snapshot === undefined ? new Barrier(barrierOptions) : Barrier.fromSnapshot(options.snapshot, barrierOptions);
     this.ledger = new Ledger<T>((key) => this.barrier.peek(key));
     this.pressure = new Pressure(this.options.highWaterMark);
-    this.syncPolicy = new SyncPolicy(scheduler, this.options.manualSync, () => this.sync());
+    this.syncPolicy = new SyncPolicy(scheduler, this.options.manualSync, () => this.sync(), queuedSyncBound(options.keyThreshold ?? 0));
     this.retryTimers = new RetryTimers<Entrance<T>, Ticket<T>>(scheduler);
     this.stall = new StallWatch(scheduler, timerDelay(Math.max(1, this.options.stallTimeout)), this.announceStall);
     this.pruneCapable = (options.keyThreshold ?? 0) > 0 || options.orderingDisabled !== undefined;

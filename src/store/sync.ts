@@ -10,6 +10,17 @@ import type { SchedulerLike, Subscription } from 'rxjs';
  */
 export const QUEUED_SYNC_BOUND = 256;
 
+/**
+ * The bound a store with `keyThreshold` syncs at: {@link QUEUED_SYNC_BOUND},
+ * or half the threshold when that is smaller. A queued outcome keeps its job's
+ * id running until the sync, and the barrier's running log, which spares a
+ * job a record while it has room, takes at most `keyThreshold` ids
+ * (src/core/running-log.ts): half are left for the jobs still running.
+ */
+export function queuedSyncBound(keyThreshold: number): number {
+  return keyThreshold > 0 ? Math.max(1, Math.min(QUEUED_SYNC_BOUND, Math.floor(keyThreshold / 2))) : QUEUED_SYNC_BOUND;
+}
+
 /** Slots of the changed-keys array kept from one sync to the next. */
 const KEPT_KEYS = 4 * QUEUED_SYNC_BOUND;
 
@@ -19,7 +30,7 @@ const NONE: readonly string[] = Object.freeze([]);
  * The sync policy: which keys outcomes were queued for since the last sync
  * (their held jobs are tried again after it), and when the automatic sync
  * runs: once per burst, coalesced on the scheduler, or at once past
- * {@link QUEUED_SYNC_BOUND} queued outcomes. With `sync: 'manual'` nothing
+ * `bound` queued outcomes (see {@link queuedSyncBound}). With `sync: 'manual'` nothing
  * runs it but `store.sync()`.
  */
 export class SyncPolicy {
@@ -36,6 +47,7 @@ export class SyncPolicy {
     private readonly scheduler: SchedulerLike,
     readonly manual: boolean,
     private readonly runSync: () => void,
+    private readonly bound: number,
   ) {}
 
   /** Whether an automatic sync is scheduled and has not run yet. */
@@ -61,16 +73,16 @@ export class SyncPolicy {
 
   /** Whether `pending` queued outcomes call for the automatic sync now. */
   overdue(pending: number): boolean {
-    return pending >= QUEUED_SYNC_BOUND && !this.manual;
+    return pending >= this.bound && !this.manual;
   }
 
   /**
    * A sync starts: the keys whose commands it applies are taken, before
    * anything can queue more (a sync nested in a handler must not take keys
    * whose commands it has not applied), and the scheduled sync is cancelled,
-   * unless `keepScheduled`: the sync run past {@link QUEUED_SYNC_BOUND} leaves
-   * it for the end of the burst, or every 256 outcomes would start and clear
-   * a timer.
+   * unless `keepScheduled`: the sync run past the bound leaves it for the
+   * end of the burst, or each bound's worth of outcomes would start and
+   * clear a timer.
    */
   begin(keepScheduled = false): readonly string[] {
     if (!keepScheduled) this.cancel();

@@ -53,6 +53,34 @@ describe('Barrier keyThreshold and the disabled modes', () => {
     expect(() => barrier.stateChanged('hot', 5, 'failed')).toThrow(IllegalJobSequenceError);
   });
 
+  it("the threshold counts all of a key's running ids, however many other keys run", () => {
+    const barrier = new Barrier({ keyThreshold: 3, now: () => 5 });
+    for (const key of ['a', 'b', 'c']) expect(barrier.enter(key, 1)).toEqual(accepted());
+    // Three jobs run: a fourth of any key is counted against its key alone.
+    expect(barrier.enter('a', 2)).toEqual(accepted());
+    expect(barrier.enter('a', 3)).toEqual(accepted());
+    expect(barrier.disabled('a')).toBe(false);
+    expect(barrier.snapshot().records.map((r) => [r.key, r.concurrent])).toEqual([
+      ['a', [1, 2, 3]],
+      ['b', [1]],
+      ['c', [1]],
+    ]);
+    expect(barrier.enter('a', 4)).toEqual(accepted());
+    expect(barrier.disabled('a')).toBe(true);
+    // The other keys' outcomes are queued as any recorded job's.
+    expect(barrier.stateChanged('b', 1, 'succeeded')).toBe(true);
+    expect(barrier.stateChanged('c', 1, 'failed')).toBe(false);
+    expect(barrier.peek('c')).toBe(1);
+    expect(barrier.size).toBe(3);
+    barrier.sync();
+    expect(barrier.size).toBe(2);
+    expect(barrier.has('b')).toBe(false);
+    expect(barrier.snapshot().records.map((r) => [r.key, r.mode, r.failedJobId, r.concurrent])).toEqual([
+      ['a', 'disabled', null, []],
+      ['c', 'enabled', 1, []],
+    ]);
+  });
+
   it('prune after both durations deletes an idle disabled record', () => {
     let now = 0;
     const barrier = new Barrier({ keyThreshold: 1, disabledDuration: 10, halfEnabledDuration: 5, now: () => now });

@@ -4,7 +4,7 @@ import { describe, expect, it, vi } from 'vitest';
 import type { BarrierStore } from '../../src/index.js';
 import { orderedDelivery } from '../../src/operators/index.js';
 import { job, newStore, type Job } from '../support/jobs.js';
-import { QUEUED_SYNC_BOUND } from '../../src/store/sync.js';
+import { QUEUED_SYNC_BOUND, queuedSyncBound } from '../../src/store/sync.js';
 import { newScheduler, advanceTo, Entry, report } from '../support/store-harness.js';
 
 /** What each sync applied, as `synced` events tell it. */
@@ -53,7 +53,8 @@ describe('BarrierStore sync', () => {
 
   it("'auto': a synchronous burst keeps at most QUEUED_SYNC_BOUND outcomes queued, and schedules one sync for the whole burst", () => {
     const scheduler = newScheduler();
-    const store = newStore({ scheduler, keyThreshold: 200 });
+    // keyThreshold: every outcome is queued; one this large leaves the bound at QUEUED_SYNC_BOUND.
+    const store = newStore({ scheduler, keyThreshold: 1000 });
     const applied = appliedPerSync(store);
     const entry = new Entry(store);
     const schedule = vi.spyOn(scheduler, 'schedule');
@@ -71,6 +72,25 @@ describe('BarrierStore sync', () => {
     advanceTo(scheduler, 1);
     expect(applied).toEqual([QUEUED_SYNC_BOUND, QUEUED_SYNC_BOUND, QUEUED_SYNC_BOUND, 10]);
     expect(store.barrier.pending).toBe(0);
+    expect(store.barrier.size).toBe(0);
+  });
+
+  it("'auto': with a keyThreshold under twice QUEUED_SYNC_BOUND, the burst is synced every keyThreshold / 2 outcomes", () => {
+    expect([0, 1, 2, 3, 200, 511, 512, 10_000].map(queuedSyncBound)).toEqual([256, 1, 1, 1, 100, 255, 256, 256]);
+    const scheduler = newScheduler();
+    const store = newStore({ scheduler, keyThreshold: 200 });
+    const applied = appliedPerSync(store);
+    const entry = new Entry(store);
+    let mostPending = 0;
+    for (let id = 1; id <= 250; id++) {
+      entry.push(job(`k${id % 50}`, id));
+      report(store, job(`k${id % 50}`, id), 'succeeded');
+      mostPending = Math.max(mostPending, store.barrier.pending);
+    }
+    expect(mostPending).toBe(99);
+    expect(applied).toEqual([100, 100]);
+    advanceTo(scheduler, 1);
+    expect(applied).toEqual([100, 100, 50]);
     expect(store.barrier.size).toBe(0);
   });
 
