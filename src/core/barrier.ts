@@ -57,8 +57,15 @@ const QUEUE_START = 256;
 export class Barrier {
   private readonly options: ResolvedBarrierOptions;
   private readonly records = new RecordMap();
-  /** Whether a retired record stays idle for reuse: only when every job makes one. */
-  private readonly keepIdle: boolean;
+  /** Whether every job is recorded (keyThreshold > 0). */
+  private readonly recording: boolean;
+  /**
+   * Whether a job went to a record because the running log was full, since
+   * the log was last empty. Only then is a retired record kept idle for
+   * reuse: jobs are making records, and deleting each at its sync made V8
+   * grow and shrink the map's table a dozen times per hundred jobs.
+   */
+  private overflowed = false;
   /**
    * The running ids of keys with no record, with `keyThreshold > 0` (see
    * RunningLog); null without a threshold, or with `orderingDisabled`, which
@@ -79,7 +86,7 @@ export class Barrier {
   constructor(options?: BarrierOptions) {
     this.options = resolveBarrierOptions(options);
     const { keyThreshold, orderingDisabled } = this.options;
-    this.keepIdle = keyThreshold > 0;
+    this.recording = keyThreshold > 0;
     this.log = keyThreshold > 0 && orderingDisabled === undefined ? new RunningLog(Math.min(keyThreshold, RUNNING_LOG_CAP)) : null;
   }
 
@@ -149,7 +156,7 @@ export class Barrier {
     if (typeof key !== 'string' || typeof jobId !== 'number' || (jobId | 0) !== jobId) checkJob(key, jobId);
     const entry = this.records.lookup(key);
     // Hot path: no record, nothing to allocate.
-    if (entry === undefined) return this.keepIdle === false ? ACCEPTED : this.startRecord(key, jobId, undefined);
+    if (entry === undefined) return this.recording === false ? ACCEPTED : this.startRecord(key, jobId, undefined);
     const record = recordOf(entry);
     if (record === undefined) return this.enterFailed(key, jobId, failedJobOf(entry)!);
     if (record.idle === false) return this.enterRecord(key, jobId, record, undefined);
@@ -167,6 +174,7 @@ export class Barrier {
     const { log } = this;
     if (log !== null) {
       if (log.enter(key, jobId)) return ACCEPTED_RECORDED;
+      this.overflowed = true;
       // Full: the key's ids in the log, if any, go to its record, whose
       // running set then decides as in any other record.
       const record = this.claim(key, idle);
@@ -281,8 +289,20 @@ export class Barrier {
    * so that reusing it is one `reset`.
    */
   private retire(key: string, record: KeyRecord): void {
-    if (this.keepIdle) record.refresh();
-    this.records.retire(key, record, this.keepIdle);
+    const keep = this.keepsIdle();
+    if (keep) record.refresh();
+    this.records.retire(key, record, keep);
+  }
+
+  /** `retire` for a record `leaveRunning` left with no running id, fresh already. */
+  private retireRunning(key: string, record: KeyRecord): void {
+    if (this.keepsIdle()) this.records.park(record);
+    else this.records.delete(key);
+  }
+
+  /** Whether a retired record is kept idle: while jobs make records (see `overflowed`). */
+  private keepsIdle(): boolean {
+    return this.recording && (this.log === null || this.overflowed);
   }
 
   /**
@@ -422,10 +442,11 @@ export class Barrier {
       // its state. Left with none, it is kept idle as `retire` keeps it (ids
       // are kept only with keyThreshold > 0, which keeps retired records).
       const left = record === undefined ? -1 : record.leaveRunning(queueIds[i]!);
-      if (left === 0) this.records.park(record!);
+      if (left === 0) this.retireRunning(queueKeys[i]!, record!);
       else if (left < 0) this.applyQueued(queueKeys[i]!, queueIds[i]!, queueStates[i] as StateCode, record);
     }
     this.queueLength = 0;
+    if (this.overflowed && this.log!.size === 0) this.overflowed = false;
     if (count > QUEUE_KEEP) this.shrinkQueue();
     return count;
   }
@@ -620,7 +641,7 @@ export class Barrier {
   }
 
   private freshDisabled(): KeyRecord {
-    return new KeyRecord(DISABLED, this.options.now(), undefined, this.keepIdle, null);
+    return new KeyRecord(DISABLED, this.options.now(), undefined, this.recording, null);
   }
 
   /**

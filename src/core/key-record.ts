@@ -11,9 +11,11 @@ export const MODE_NAMES: readonly BarrierMode[] = ['enabled', 'disabled', 'halfE
  * A key's record when it is more than an enabled key with one failed job.
  *
  * The record is its own running set (the ids it inherits from `JobIdSet`),
- * read through `running`: with `keyThreshold > 0` every job adds and deletes
- * its id there, so a key costs one object instead of a record pointing at a
- * set (see workload 3 with keyThreshold in bench/barrier.bench.ts).
+ * read through `running`: with `keyThreshold > 0` every job of a key with a
+ * record adds and deletes its id there, so a key costs one object instead of
+ * a record pointing at a set (see workload 3 with keyThreshold in
+ * bench/barrier.bench.ts). Keys with no record keep their running ids in the
+ * barrier's running log (running-log.ts).
  */
 export class KeyRecord extends JobIdSet {
   /**

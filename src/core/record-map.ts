@@ -18,11 +18,13 @@ const IDLE_LIMIT = 16_384;
  * - The last lookup, remembered (a miss the filter proved included):
  *   `enter`, `wait` and `stateChanged` of one job ask for the same key in a
  *   row.
- * - Idle records. With `keyThreshold > 0` every job makes a record, and
- *   deleting each at its sync made V8 grow and shrink the map's table a dozen
- *   times per hundred jobs. A retired record stays in the map, idle, for the
- *   key's next job; idle records read as none everywhere and are deleted
- *   together once there are `IDLE_LIMIT` of them (or at `prune`).
+ * - Idle records. While every job makes a record (`keyThreshold > 0` and the
+ *   barrier's running log full, or `orderingDisabled`), deleting each at its
+ *   sync made V8 grow and shrink the map's table a dozen times per hundred
+ *   jobs. A retired record then stays in the map, idle, for the key's next
+ *   job (the barrier decides, see `retire`); idle records read as none
+ *   everywhere and are deleted together once there are `IDLE_LIMIT` of them
+ *   (or at `prune`).
  *
  * Every write goes through `set`/`delete`, which keep all three consistent.
  */
