@@ -12,6 +12,7 @@
 import { fork } from 'node:child_process';
 import { PerformanceObserver, constants, type PerformanceEntry } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
+import { pinnedNode } from './cpu.js';
 
 export interface BenchOptions {
   /** Fewer and shorter runs: a smoke test of the suite, not a measurement. */
@@ -244,7 +245,7 @@ export interface Contender {
 
 function startChild(moduleUrl: string, { task: name, env }: Contender, options: BenchOptions): Child {
   const child = fork(fileURLToPath(new URL('./child.ts', import.meta.url)), [moduleUrl, name, JSON.stringify(options)], {
-    execArgv: process.execArgv,
+    ...pinnedNode(),
     env: { ...process.env, ...env },
     stdio: ['inherit', 'inherit', 'inherit', 'ipc'],
   });

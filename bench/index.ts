@@ -46,6 +46,7 @@ import { postgresSuite } from './postgres.bench.js';
 import { soakSuite } from './soak.bench.js';
 import { BENCH_DIST_ENV, buildBaseline, compareRows, isFloor, measureBeside } from './baseline.js';
 import { INSTRUCTION_JOBS, instructionRows, valgrindAvailable } from './instructions.js';
+import { pinning } from './cpu.js';
 import { MEASURED, STALE_BUILD } from './lib.js';
 import { FULL, QUICK, markdownTable, textTable, type BenchOptions, type Row, type Suite } from './harness.js';
 
@@ -90,6 +91,7 @@ const machine = [
 ];
 const load = os.loadavg().map((l) => l.toFixed(2)).join(' ');
 machine.push(`load average at start: ${load} (other processes skew the figures: run on an idle machine)`);
+if (!options.inline) machine.push(pinning().description);
 const args = process.argv.slice(2);
 const command =
   process.env['npm_lifecycle_event'] === 'bench'
