@@ -161,6 +161,7 @@ export async function timeRuns<S, R>(
     await turn(options);
     const state = setup();
     check(state, await body(state, jobs), jobs);
+    await endTurn(options);
   }
   const perJob: number[] = [];
   for (let i = 0; i < options.runs; i++) {
@@ -174,6 +175,7 @@ export async function timeRuns<S, R>(
     const end = process.hrtime.bigint();
     check(state, result, jobs);
     perJob.push(Number(end - start) / jobs);
+    await endTurn(options);
   }
   return perJob;
 }
@@ -226,6 +228,21 @@ function turn(options: BenchOptions): Promise<void> {
     process.send!({ kind: 'turn' } satisfies ChildMessage);
   });
 }
+
+/**
+ * With `options.turns`, at the end of a turn: collects the turn's garbage and
+ * gives the collector's helper threads a moment to finish sweeping, inside
+ * this process's turn. Pinned to one CPU (bench/cpu.ts), whatever they left
+ * would run during the next process's timed run.
+ */
+async function endTurn(options: BenchOptions): Promise<void> {
+  if (!options.turns) return;
+  gcNow();
+  await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
+}
+
+/** How long a process waits after its turn's collection before yielding the CPU. */
+const SETTLE_MS = 25;
 
 /** A task started in a fresh child process, which reports its Measurement and asks for turns. */
 interface Child {
