@@ -181,11 +181,7 @@ export class Barrier {
       if (record !== undefined) return this.enterRecord(key, jobId, record, undefined);
     }
     if (this.options.orderingDisabled !== undefined) return this.enterRecord(key, jobId, undefined, idle);
-    // An idle record is a fresh record already (see `retire`).
-    const record = this.newRecord(idle);
-    record.reset(jobId);
-    if (idle !== undefined) this.records.revive(idle);
-    else this.records.set(key, record);
+    this.adopt(key, idle).reset(jobId);
     return ACCEPTED_RECORDED;
   }
 
@@ -197,8 +193,17 @@ export class Barrier {
   private claim(key: string, idle: KeyRecord | undefined): KeyRecord | undefined {
     const { log } = this;
     if (log === null || !log.hasKey(key)) return undefined;
-    const record = this.newRecord(idle);
+    const record = this.adopt(key, idle);
     log.moveTo(key, record);
+    return record;
+  }
+
+  /**
+   * Makes the key's `idle` record, or a new one, its record: a fresh record
+   * either way (an idle one is kept fresh, see `retire`), with no running id.
+   */
+  private adopt(key: string, idle: KeyRecord | undefined): KeyRecord {
+    const record = this.newRecord(idle);
     if (idle !== undefined) this.records.revive(idle);
     else this.records.set(key, record);
     return record;
@@ -296,8 +301,7 @@ export class Barrier {
 
   /** `retire` for a record `leaveRunning` left with no running id, fresh already. */
   private retireRunning(key: string, record: KeyRecord): void {
-    if (this.keepsIdle()) this.records.park(record);
-    else this.records.delete(key);
+    this.records.retire(key, record, this.keepsIdle());
   }
 
   /** Whether a retired record is kept idle: while jobs make records (see `overflowed`). */
@@ -437,10 +441,10 @@ export class Barrier {
     const { queueKeys, queueRecords, queueIds, queueStates } = this;
     for (let i = 0; i < count; i++) {
       const record = queueRecords[i];
-      // The common case (every job with keyThreshold > 0): a record whose
-      // running ids are all its state, which the job only leaves, whatever
-      // its state. Left with none, it is kept idle as `retire` keeps it (ids
-      // are kept only with keyThreshold > 0, which keeps retired records).
+      // The common case for a key with a record under keyThreshold > 0 (a
+      // key with none has its ids in the running log): a record whose running
+      // ids are all its state, which the job only leaves, whatever its state.
+      // Left with none, it retires as `retire` retires it.
       const left = record === undefined ? -1 : record.leaveRunning(queueIds[i]!);
       if (left === 0) this.retireRunning(queueKeys[i]!, record!);
       else if (left < 0) this.applyQueued(queueKeys[i]!, queueIds[i]!, queueStates[i] as StateCode, record);
