@@ -11,8 +11,8 @@
  * of a comparison share its slow spells: they take turns on it seconds apart.
  *
  * Which: `RX_BARRIER_BENCH_CPU=<n>`, or `none` not to pin; else the last CPU
- * (the first tends to take the interrupts). No pinning without `taskset`
- * (Debian: util-linux) or with one CPU.
+ * (any one would do: which vCPU was slow changed from one hour to the next).
+ * No pinning without `taskset` (Debian: util-linux) or with one CPU.
  */
 import { execFileSync } from 'node:child_process';
 import os from 'node:os';

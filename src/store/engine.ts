@@ -72,10 +72,11 @@ export class Engine<T> implements StorePort<T> {
       options.snapshot === undefined ? new Barrier(barrierOptions) : Barrier.fromSnapshot(options.snapshot, barrierOptions);
     this.ledger = new Ledger<T>((key) => this.barrier.peek(key));
     this.pressure = new Pressure(this.options.highWaterMark);
-    this.syncPolicy = new SyncPolicy(scheduler, this.options.manualSync, () => this.sync(), queuedSyncBound(options.keyThreshold ?? 0));
+    const keyThreshold = options.keyThreshold ?? BARRIER_DEFAULTS.keyThreshold;
+    this.syncPolicy = new SyncPolicy(scheduler, this.options.manualSync, () => this.sync(), queuedSyncBound(keyThreshold));
     this.retryTimers = new RetryTimers<Entrance<T>, Ticket<T>>(scheduler);
     this.stall = new StallWatch(scheduler, timerDelay(Math.max(1, this.options.stallTimeout)), this.announceStall);
-    this.pruneCapable = (options.keyThreshold ?? 0) > 0 || options.orderingDisabled !== undefined;
+    this.pruneCapable = keyThreshold > 0 || options.orderingDisabled !== undefined;
     const disabledDuration = options.disabledDuration ?? BARRIER_DEFAULTS.disabledDuration;
     const halfEnabledDuration = options.halfEnabledDuration ?? BARRIER_DEFAULTS.halfEnabledDuration;
     this.pruneInterval = timerDelay(Math.max(1, Math.min(disabledDuration, halfEnabledDuration)));
